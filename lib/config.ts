@@ -61,7 +61,7 @@ export interface KafkaSettings {
   /** PLAINTEXT (local broker) or SASL_SSL (Confluent Cloud). */
   securityProtocol: SecurityProtocol;
   /** SASL PLAIN credentials (API key and secret), only with SASL_SSL. */
-  sasl?: { mechanism: "plain"; username: string; password: Secret };
+  sasl?: { mechanism: "plain"; username: Secret; password: Secret };
   /** A PEM file of extra CAs to trust (private CA or the local test CA). */
   caFile?: string;
   /** The client id sent to the broker. */
@@ -267,7 +267,11 @@ export function loadConfig<O extends ParseArgsConfig["options"] = Record<never, 
         "SASL_SSL needs KAFKA_API_KEY and KAFKA_API_SECRET (in the environment or .env)",
       );
     }
-    kafka.sasl = { mechanism: "plain", username: apiKey, password: new Secret(apiSecret) };
+    kafka.sasl = {
+      mechanism: "plain",
+      username: new Secret(apiKey),
+      password: new Secret(apiSecret),
+    };
   }
   const lakehouse = pick("lakehouse", "LAKEHOUSE", DEFAULTS.lakehouse)!.replace(/\/+$/, "");
   const config: Config = {
@@ -298,7 +302,7 @@ export function describeConfig(config: Config): string {
   const lines = [
     `bootstrap servers  ${k.bootstrapServers.join(",")}`,
     `security protocol  ${k.securityProtocol}${
-      k.sasl ? ` (SASL PLAIN, key ${redactKey(k.sasl.username)}, secret ****)` : ""
+      k.sasl ? ` (SASL PLAIN, key ${redactKey(k.sasl.username.reveal())}, secret ****)` : ""
     }`,
     ...(k.caFile ? [`ca file            ${k.caFile}`] : []),
     `client id          ${k.clientId}`,

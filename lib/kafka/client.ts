@@ -43,7 +43,8 @@ export function kafkaConfig(
     logLevel: LEVELS[level],
     connectionTimeout: 10_000,
     requestTimeout: 30_000,
-    retry: { initialRetryTime: 300, retries: 8 },
+    // About 10 s of retries before a request fails; streams add their own reconnect loop.
+    retry: { initialRetryTime: 300, retries: 5, maxRetryTime: 5000 },
     logCreator: () => ({ namespace, level: lvl, log }) => {
       const { message, ...extra } = log;
       if (NOISE.some((re) => re.test(String(message)))) return;
@@ -59,7 +60,7 @@ export function kafkaConfig(
     if (settings.sasl) {
       config.sasl = {
         mechanism: "plain",
-        username: settings.sasl.username,
+        username: settings.sasl.username.reveal(),
         password: settings.sasl.password.reveal(),
       } as SASLOptions;
     }

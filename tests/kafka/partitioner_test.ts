@@ -6,13 +6,11 @@
  */
 
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { type Consumer, Partitioners } from "kafkajs";
 import kafkajsMurmur2 from "kafkajs/src/producer/partitioners/default/murmur2.js";
-import { ensureJars } from "../../lib/kafka/local_broker.ts";
+import { javaPartitions } from "../support/java_partitioner.ts";
 import { createTopic, deleteTopics, testKafka, uniqueName } from "../support/kafka.ts";
 
-const JAVA_PROGRAM = fileURLToPath(new URL("../support/JavaPartitioner.java", import.meta.url));
 const COUNTS = [1, 2, 3, 6, 7, 12, 50];
 
 /** Customer ids of every length mod 4 (murmur2's tail cases), unicode, empty and long keys. */
@@ -56,42 +54,6 @@ const KEYS = [
   "x".repeat(101),
   "0123456789".repeat(20),
 ];
-
-const hex = (s: string) =>
-  Array.from(new TextEncoder().encode(s), (b) => b.toString(16).padStart(2, "0")).join("");
-
-interface JavaAnswer {
-  key: string;
-  murmur2: number;
-  partitions: Record<string, number>;
-}
-
-/** Ask the Java client (real kafka-clients jar) where each key goes. */
-async function javaPartitions(keys: string[], counts: number[]): Promise<Map<string, JavaAnswer>> {
-  const libs = await ensureJars();
-  const out = await new Deno.Command("java", {
-    args: [
-      "-XX:TieredStopAtLevel=1",
-      "-cp",
-      `${libs}/*`,
-      JAVA_PROGRAM,
-      counts.join(","),
-      ...keys.map((k) => `x${hex(k)}`),
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stderr = new TextDecoder().decode(out.stderr);
-  assert.equal(out.code, 0, `JavaPartitioner failed: ${stderr}`);
-  const answers = new TextDecoder().decode(out.stdout).trim().split("\n").map((l) =>
-    JSON.parse(l) as JavaAnswer
-  );
-  assert.equal(answers.length, keys.length);
-  return new Map(keys.map((k, i) => {
-    assert.equal(answers[i].key, hex(k));
-    return [k, answers[i]];
-  }));
-}
 
 /** The partition kafkajs's default partitioner picks for `key` among `n` led partitions. */
 function kafkajsPartition(key: string, n: number): number {

@@ -1,0 +1,66 @@
+/**
+ * `deno task test`: everything the tests need, then the tests.
+ *
+ * 1. brings the local Kafka broker up (unless KAFKA_BOOTSTRAP_SERVERS points elsewhere),
+ * 2. creates .cache/venv with `deltalake` (the independent Delta reader) when missing,
+ * 3. runs `deno test -A` over tests/ (extra arguments are passed on, e.g. a path or --filter),
+ * 4. stops the broker if this run started it, and
+ * 5. prints a plain `N passed, N failed` line taken from the test run's summary.
+ *
+ * @module
+ */
+import { brokerStatus, startBroker, stopBroker } from "../lib/kafka/local_broker.ts";
+import { setupVenv } from "./support/python.ts";
+
+/** Reads deno test's summary (`ok | 12 passed (3 steps) | 1 failed | 2 ignored (5s)`). */
+export function summaryCounts(output: string): { passed: number; failed: number } | undefined {
+  const clean = output.replace(/\x1b\[[0-9;]*m/g, "");
+  const lines = clean.split("\n").filter((l) => /^(ok|FAILED) \| \d+ passed/.test(l.trim()));
+  const last = lines.at(-1);
+  if (!last) return undefined;
+  const passed = Number(/(\d+) passed/.exec(last)![1]);
+  const failed = Number(/(\d+) failed/.exec(last)?.[1] ?? 0);
+  return { passed, failed };
+}
+
+async function main(): Promise<number> {
+  const external = Deno.env.get("KAFKA_BOOTSTRAP_SERVERS");
+  let startedBroker = false;
+  if (!external) {
+    const status = await brokerStatus();
+    if (!status.running) {
+      await startBroker();
+      startedBroker = true;
+    }
+    Deno.env.set("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092");
+  }
+  try {
+    await setupVenv((line) => console.error(line));
+    const args = Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args;
+    const paths = args.some((a) => !a.startsWith("-")) ? [] : ["tests/"];
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["test", "-A", ...args, ...paths],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    // Echo the output while keeping it for the summary.
+    const chunks: string[] = [];
+    const decoder = new TextDecoder();
+    for await (const chunk of child.stdout) {
+      await Deno.stdout.write(chunk);
+      chunks.push(decoder.decode(chunk, { stream: true }));
+    }
+    const { code } = await child.status;
+    const counts = summaryCounts(chunks.join(""));
+    if (counts) console.log(`\n${counts.passed} passed, ${counts.failed} failed`);
+    else {
+      console.error(`no test summary found: deno test exited with ${code}`);
+      console.log("\n0 passed, 1 failed");
+    }
+    return code;
+  } finally {
+    if (startedBroker) await stopBroker();
+  }
+}
+
+if (import.meta.main) Deno.exit(await main());
