@@ -1,0 +1,19 @@
+/**
+ * Delta Lake tables in TypeScript: create, append, overwrite, read, time travel, history.
+ *
+ * @example
+ * ```ts
+ * import { createTable } from "./lib/delta/mod.ts";
+ * const t = await createTable("./lakehouse/orders", schema, { ifNotExists: true });
+ * await t.append(rows);
+ * ```
+ *
+ * @module
+ */
+export * from "./actions.ts";
+export * from "./errors.ts";
+export * from "./log.ts";
+export * from "./snapshot.ts";
+export * from "./commit.ts";
+export * from "./checkpoint.ts";
+export * from "./table.ts";

@@ -1,0 +1,342 @@
+/**
+ * Table state at a version: replay from the newest checkpoint at or below it plus the JSON commits
+ * after, with reader-feature checks that name what is unsupported.
+ *
+ * Commit times (for time travel and history): `commitInfo.timestamp` when the commit has one (our
+ * writer always does, and it survives copying the table), else the JSON file's mtime (as Spark);
+ * then made monotonic like Spark does (a time not above the previous one becomes previous + 1 ms).
+ *
+ * @module
+ */
+import type { Storage } from "../storage/storage.ts";
+import type {
+  Action,
+  AddAction,
+  CommitInfo,
+  Long,
+  Metadata,
+  Protocol,
+  RemoveAction,
+  Txn,
+} from "./actions.ts";
+import { readCheckpoint } from "./checkpoint.ts";
+import {
+  CorruptLogError,
+  TableNotFoundError,
+  UnsupportedFeatureError,
+  VersionNotFoundError,
+} from "./errors.ts";
+import {
+  checkpointPath,
+  commitPath,
+  findCommitInfo,
+  LAST_CHECKPOINT,
+  listLog,
+  type LogFile,
+  type LogListing,
+  mapLimit,
+  readCommit,
+  readLastCheckpoint,
+} from "./log.ts";
+import { parseSchemaString, type StructType } from "./schema.ts";
+
+/** Reader features this library implements. */
+export const SUPPORTED_READER_FEATURES: ReadonlySet<string> = new Set([
+  "timestampNtz",
+  "vacuumProtocolCheck",
+]);
+/** Writer features this library implements (appendOnly is honoured; invariants only when unused). */
+export const SUPPORTED_WRITER_FEATURES: ReadonlySet<string> = new Set([
+  "appendOnly",
+  "invariants",
+  "timestampNtz",
+  "vacuumProtocolCheck",
+]);
+
+/** The state of a table at one version. */
+export interface Snapshot {
+  /** Storage of the table root. */
+  readonly storage: Storage;
+  /** Table version this snapshot reflects. */
+  readonly version: number;
+  /** The protocol action in force (reader/writer versions and features). */
+  readonly protocol: Protocol;
+  /** The metaData action in force. */
+  readonly metadata: Metadata;
+  /** Parsed table schema. */
+  readonly schema: StructType;
+  /** Partition column names (metaData.partitionColumns). */
+  readonly partitionColumns: string[];
+  /** Table properties (metaData.configuration). */
+  readonly configuration: Record<string, string>;
+  /** Live data files (adds not removed), in log order. */
+  readonly files: AddAction[];
+  /** Removed files still remembered as tombstones. */
+  readonly tombstones: RemoveAction[];
+  /** Latest txn per appId. */
+  readonly txns: Map<string, Txn>;
+  /** Commit time (ms) of each JSON commit replayed into this snapshot, by version. */
+  readonly commitTimestamps: Map<number, number>;
+  /** Checkpoint version the replay started from, if any. */
+  readonly checkpointVersion: number | undefined;
+  /** The latest txn version an application committed, or undefined. */
+  txnVersion(appId: string): Long | undefined;
+}
+
+/** Where to load a snapshot: latest (default), a version, or a timestamp (ms, Date or ISO text). */
+export interface SnapshotAt {
+  version?: number;
+  timestamp?: number | Date | string;
+  /** Start from the newest checkpoint (default true); false replays every JSON commit from 0. */
+  useCheckpoints?: boolean;
+}
+
+/** Replay state, applied action by action. */
+export class LogReplay {
+  protocol?: Protocol;
+  metadata?: Metadata;
+  readonly files = new Map<string, AddAction>();
+  readonly tombstones = new Map<string, RemoveAction>();
+  readonly txns = new Map<string, Txn>();
+
+  /** Apply one action (commitInfo and unknown kinds are ignored). */
+  apply(a: Action): void {
+    if ("add" in a) {
+      const add = a.add as AddAction;
+      const k = fileKey(add.path);
+      this.files.delete(k); // re-add moves it to the end (log order)
+      this.files.set(k, add);
+      this.tombstones.delete(k);
+    } else if ("remove" in a) {
+      const r = a.remove as RemoveAction;
+      const k = fileKey(r.path);
+      this.files.delete(k);
+      this.tombstones.set(k, r);
+    } else if ("txn" in a) {
+      const t = a.txn as Txn;
+      this.txns.set(t.appId, t);
+    } else if ("metaData" in a) {
+      this.metadata = a.metaData as Metadata;
+    } else if ("protocol" in a) {
+      this.protocol = a.protocol as Protocol;
+    }
+  }
+}
+
+/** Key for a data file path: decoded once, so differently encoded spellings compare equal. */
+export function fileKey(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+}
+
+/** Refuse to read a table whose protocol needs reader features we lack (names the feature). */
+export function checkReadable(protocol: Protocol, table: string): void {
+  const r = protocol.minReaderVersion;
+  if (r === 2) throw new UnsupportedFeatureError("columnMapping", "read", table);
+  if (r > 3) throw new UnsupportedFeatureError(`readerVersion ${r}`, "read", table);
+  if (r === 3) {
+    for (const f of protocol.readerFeatures ?? []) {
+      if (!SUPPORTED_READER_FEATURES.has(f)) throw new UnsupportedFeatureError(f, "read", table);
+    }
+  }
+}
+
+/** Refuse to write a table whose protocol needs writer features we lack (names the feature). */
+export function checkWritable(protocol: Protocol, schema: StructType, table: string): void {
+  checkReadable(protocol, table);
+  const w = protocol.minWriterVersion;
+  const legacy: Record<number, string> = {
+    3: "checkConstraints",
+    4: "changeDataFeed/generatedColumns",
+    5: "columnMapping",
+    6: "identityColumns",
+  };
+  if (w > 7) throw new UnsupportedFeatureError(`writerVersion ${w}`, "write", table);
+  if (w >= 3 && w <= 6) throw new UnsupportedFeatureError(legacy[w], "write", table);
+  if (w === 7) {
+    for (const f of protocol.writerFeatures ?? []) {
+      if (!SUPPORTED_WRITER_FEATURES.has(f)) throw new UnsupportedFeatureError(f, "write", table);
+    }
+  }
+  const invariantsApply = w === 2 ||
+    (w === 7 && (protocol.writerFeatures ?? []).includes("invariants"));
+  if (invariantsApply && JSON.stringify(schema).includes('"delta.invariants"')) {
+    throw new UnsupportedFeatureError("invariants (column delta.invariants)", "write", table);
+  }
+}
+
+/** Make commit times monotonic the way Spark does: a time ≤ the previous becomes previous + 1 ms. */
+export function monotonic(times: number[]): number[] {
+  const out: number[] = [];
+  for (const t of times) {
+    out.push(out.length && t <= out[out.length - 1] ? out[out.length - 1] + 1 : t);
+  }
+  return out;
+}
+
+/** Time of one commit: commitInfo.timestamp, else the file mtime. */
+export function commitTime(info: CommitInfo | undefined, file: LogFile): number {
+  return typeof info?.timestamp === "number" ? info.timestamp : file.file.lastModified;
+}
+
+/** One retained commit with its (monotonic) time and commitInfo. */
+export interface CommitEntry {
+  version: number;
+  timestamp: number;
+  commitInfo: CommitInfo | undefined;
+}
+
+/** Read the commitInfo and monotonic time of every retained JSON commit (ascending). */
+export async function readTimeline(storage: Storage, listing?: LogListing): Promise<CommitEntry[]> {
+  const l = listing ?? await listLog(storage);
+  const infos = await mapLimit(
+    l.commits,
+    16,
+    async (c) => findCommitInfo(await readCommit(storage, c.version)),
+  );
+  const times = monotonic(l.commits.map((c, i) => commitTime(infos[i], c)));
+  return l.commits.map((c, i) => ({
+    version: c.version,
+    timestamp: times[i],
+    commitInfo: infos[i],
+  }));
+}
+
+function toMillis(t: number | Date | string): number {
+  if (typeof t === "number") return t;
+  const ms = t instanceof Date ? t.getTime() : Date.parse(t);
+  if (Number.isNaN(ms)) {
+    throw new VersionNotFoundError(`'${t}' is not a valid timestamp; use ISO 8601`);
+  }
+  return ms;
+}
+
+/** The latest version committed at or before `timestamp`; error before the first retained commit. */
+export async function versionAtTimestamp(
+  storage: Storage,
+  timestamp: number | Date | string,
+  listing?: LogListing,
+): Promise<number> {
+  const ms = toMillis(timestamp);
+  const timeline = await readTimeline(storage, listing);
+  if (timeline.length === 0) throw new TableNotFoundError(`no Delta table at '${storage.url}'`);
+  let found: number | undefined;
+  for (const e of timeline) if (e.timestamp <= ms) found = e.version;
+  if (found === undefined) {
+    throw new VersionNotFoundError(
+      `timestamp ${new Date(ms).toISOString()} is before the first retained commit ` +
+        `(version ${timeline[0].version} at ${new Date(timeline[0].timestamp).toISOString()})`,
+    );
+  }
+  return found;
+}
+
+/**
+ * Load the snapshot of a table at the latest version, a version, or a timestamp.
+ *
+ * @example
+ * ```ts
+ * const snap = await loadSnapshot(openStorage("/tmp/t"), { version: 3 });
+ * snap.files.length;
+ * ```
+ */
+export async function loadSnapshot(storage: Storage, at: SnapshotAt = {}): Promise<Snapshot> {
+  // Read the hint before listing: a checkpoint is written before its hint, so the listing
+  // that follows always includes the checkpoint the hint names.
+  const hint = await readLastCheckpoint(storage);
+  const listing = await listLog(storage);
+  if (listing.commits.length === 0 && listing.checkpoints.length === 0) {
+    throw new TableNotFoundError(
+      `no Delta table at '${storage.url}' (no _delta_log/*.json); create it with createTable`,
+    );
+  }
+  const latest = Math.max(
+    listing.commits.at(-1)?.version ?? -1,
+    listing.checkpoints.at(-1)?.version ?? -1,
+  );
+  let target = latest;
+  if (at.version !== undefined) {
+    if (!Number.isInteger(at.version) || at.version < 0 || at.version > latest) {
+      throw new VersionNotFoundError(
+        `version ${at.version} does not exist in '${storage.url}' (latest is ${latest})`,
+      );
+    }
+    target = at.version;
+  } else if (at.timestamp !== undefined) {
+    target = await versionAtTimestamp(storage, at.timestamp, listing);
+  }
+
+  // _last_checkpoint is a hint; it must not point at a missing checkpoint.
+  if (
+    hint && !listing.checkpoints.some((c) => c.version === hint.version) &&
+    !(await storage.head(checkpointPath(hint.version)))
+  ) {
+    throw new CorruptLogError(
+      LAST_CHECKPOINT,
+      `points at checkpoint version ${hint.version}, but ${
+        checkpointPath(hint.version)
+      } does not exist`,
+    );
+  }
+  const cp = at.useCheckpoints === false
+    ? undefined
+    : listing.checkpoints.filter((c) => c.version <= target).at(-1);
+  const start = cp ? cp.version + 1 : 0;
+  const byVersion = new Map(listing.commits.map((c) => [c.version, c]));
+  const needed: LogFile[] = [];
+  for (let v = start; v <= target; v++) {
+    const c = byVersion.get(v);
+    if (!c) {
+      const earliest = listing.commits[0]?.version;
+      if (!cp && earliest !== undefined && v === 0 && earliest > 0) {
+        throw new VersionNotFoundError(
+          `version ${target} cannot be rebuilt: commits before ${earliest} were cleaned up and no ` +
+            `checkpoint at or below ${target} exists`,
+        );
+      }
+      throw new CorruptLogError(commitPath(v), "is missing: version gap in the log");
+    }
+    needed.push(c);
+  }
+  const replay = new LogReplay();
+  if (cp) { for (const a of await readCheckpoint(storage, cp.version)) replay.apply(a); }
+  const commits = await mapLimit(needed, 16, (c) => readCommit(storage, c.version));
+  const rawTimes: number[] = [];
+  commits.forEach((actions, i) => {
+    for (const a of actions) replay.apply(a);
+    rawTimes.push(commitTime(findCommitInfo(actions), needed[i]));
+  });
+  const times = monotonic(rawTimes);
+  const commitTimestamps = new Map(needed.map((c, i) => [c.version, times[i]]));
+  const firstFile = cp ? checkpointPath(cp.version) : commitPath(0);
+  if (!replay.protocol) throw new CorruptLogError(firstFile, "no protocol action found in the log");
+  if (!replay.metadata) throw new CorruptLogError(firstFile, "no metaData action found in the log");
+  checkReadable(replay.protocol, storage.url);
+  let schema: StructType;
+  try {
+    schema = parseSchemaString(replay.metadata.schemaString);
+  } catch (e) {
+    throw new CorruptLogError(firstFile, `metaData.schemaString: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+  const txns = replay.txns;
+  return {
+    storage,
+    version: target,
+    protocol: replay.protocol,
+    metadata: replay.metadata,
+    schema,
+    partitionColumns: replay.metadata.partitionColumns ?? [],
+    configuration: replay.metadata.configuration ?? {},
+    files: [...replay.files.values()],
+    tombstones: [...replay.tombstones.values()],
+    txns,
+    commitTimestamps,
+    checkpointVersion: cp?.version,
+    txnVersion: (appId: string) => txns.get(appId)?.version,
+  };
+}

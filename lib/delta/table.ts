@@ -1,0 +1,494 @@
+/**
+ * The public face of a Delta table: create, open, append, overwrite, txn-only commits, snapshots
+ * (latest, by version, by timestamp), read (via scan.ts) and history.
+ *
+ * Data files are written first (Parquet, snappy by default, split to a target size), then one
+ * commit holds their `add` actions (with stats and partitionValues) and any `txn` actions. After a
+ * commit at a multiple of `delta.checkpointInterval` (default 10) a checkpoint is written; a
+ * checkpoint failure is logged and never fails the commit.
+ *
+ * @module
+ */
+import * as arrow from "apache-arrow";
+import { openStorage } from "../storage/mod.ts";
+import type { Storage } from "../storage/storage.ts";
+import type {
+  Action,
+  AddAction,
+  CommitInfo,
+  Long,
+  Metadata,
+  Protocol,
+  RemoveAction,
+  Txn,
+} from "./actions.ts";
+import { DEFAULT_CHECKPOINT_INTERVAL, writeCheckpoint } from "./checkpoint.ts";
+import { commit, makeCommitInfo } from "./commit.ts";
+import { AppendOnlyError, DeltaError, TableExistsError } from "./errors.ts";
+import { listLog } from "./log.ts";
+import { encodeParquet } from "./parquet.ts";
+import { encodeAddPath, splitByPartition, validatePartitionColumns } from "./partition.ts";
+import { scanFiles } from "./scan.ts";
+import { schemaFeatures, schemaToString, toArrowSchema, toDeltaSchema } from "./schema.ts";
+import {
+  checkWritable,
+  loadSnapshot,
+  readTimeline,
+  type Snapshot,
+  type SnapshotAt,
+} from "./snapshot.ts";
+import { computeStats, statsOptionsFromConfiguration } from "./stats.ts";
+import { arrowBytes, conformTable } from "./_validate.ts";
+
+/** A table location: a path, a file:// URL, or an opened Storage. */
+export type TableLocation = string | Storage;
+
+/** Options for {@link createTable}. */
+export interface CreateTableOptions {
+  /** Top-level primitive columns to partition by (default none). */
+  partitionColumns?: string[];
+  /** Table properties, e.g. `{"delta.appendOnly": "true"}` (values are strings). */
+  configuration?: Record<string, string>;
+  /** Return the existing table instead of failing when one is there. */
+  ifNotExists?: boolean;
+  /** Optional table name and description (metaData). */
+  name?: string;
+  description?: string;
+}
+
+/** Txn pairs to commit with a write: `{appId: version}` or a list. */
+export type TxnInput = Record<string, Long> | Array<{ appId: string; version: Long }>;
+
+/** Options shared by {@link append}, {@link overwrite} and {@link commitTxns}. */
+export interface WriteOptions {
+  /** (appId, version) pairs committed in the same version (exactly-once bookkeeping). */
+  txns?: TxnInput;
+  /**
+   * For each appId, the txn version the writer last read (undefined = none). At commit time (after
+   * any retry re-read) a different table version fails the write with TxnConflictError.
+   */
+  expectedTxns?: Record<string, Long | undefined>;
+  /** Target data file size in bytes, measured on the in-memory Arrow data (default 128 MiB). */
+  targetFileSize?: number;
+  /** Parquet codec (default snappy). */
+  compression?: "snappy" | "zstd";
+  /** Rows per Parquet row group (parquet.ts default when unset). */
+  rowGroupSize?: number;
+  /** commitInfo.operation (default `WRITE`; streams use `STREAMING UPDATE`). */
+  operation?: string;
+  /** Extra commitInfo.operationParameters (values become strings). */
+  operationParameters?: Record<string, unknown>;
+  /** Commit attempts before giving up (default 15). */
+  maxAttempts?: number;
+  /** Write a checkpoint when the version is due (default true). */
+  checkpoint?: boolean;
+}
+
+/** What a write committed. */
+export interface WriteResult {
+  /** Version the commit landed at. */
+  version: number;
+  /** Data files added. */
+  files: AddAction[];
+  /** Rows written. */
+  numRows: number;
+  /** Commit attempts used. */
+  attempts: number;
+}
+
+/** Options for {@link read}. */
+export interface ReadOptions extends SnapshotAt {
+  /** Columns to return, in the order given (default: all, in table order). */
+  columns?: string[];
+  /** Keep only files whose partition values pass (values are the log strings, null for null). */
+  partitionFilter?: (values: Record<string, string | null>) => boolean;
+}
+
+/** One commit as history shows it (newest first). */
+export interface HistoryEntry {
+  version: number;
+  /** Commit time, ms since epoch (see snapshot.ts for how it is chosen). */
+  timestamp: number;
+  operation: string | undefined;
+  operationParameters: Record<string, string>;
+  /** Rows added (operationMetrics.numOutputRows), when recorded. */
+  numOutputRows: number | undefined;
+  operationMetrics: Record<string, string>;
+  readVersion: number | undefined;
+  isBlindAppend: boolean | undefined;
+  engineInfo: string | undefined;
+}
+
+/** An opened Delta table: its location, storage and bound operations. */
+export interface DeltaTable {
+  /** The table location as given (path or URL). */
+  readonly location: string;
+  /** Storage rooted at the table. */
+  readonly storage: Storage;
+  /** Snapshot at the latest version, a version, or a timestamp. */
+  snapshot(at?: SnapshotAt): Promise<Snapshot>;
+  /** Append rows (see {@link append}). */
+  append(data: arrow.Table, opts?: WriteOptions): Promise<WriteResult>;
+  /** Replace all rows (see {@link overwrite}). */
+  overwrite(data: arrow.Table, opts?: WriteOptions): Promise<WriteResult>;
+  /** Commit txn actions only (see {@link commitTxns}). */
+  commitTxns(txns: TxnInput, opts?: WriteOptions): Promise<WriteResult>;
+  /** Read rows into one Arrow table (see {@link read}). */
+  read(opts?: ReadOptions): Promise<arrow.Table>;
+  /** Read rows as a stream of Arrow tables, one per data file. */
+  readBatches(opts?: ReadOptions): AsyncGenerator<arrow.Table>;
+  /** Commit history, newest first. */
+  history(opts?: { limit?: number }): Promise<HistoryEntry[]>;
+}
+
+function storageOf(location: TableLocation): Storage {
+  return typeof location === "string" ? openStorage(location) : location;
+}
+
+function handle(storage: Storage): DeltaTable {
+  return {
+    location: storage.url,
+    storage,
+    snapshot: (at) => loadSnapshot(storage, at),
+    append: (data, opts) => append(storage, data, opts),
+    overwrite: (data, opts) => overwrite(storage, data, opts),
+    commitTxns: (txns, opts) => commitTxns(storage, txns, opts),
+    read: (opts) => read(storage, opts),
+    readBatches: (opts) => readBatches(storage, opts),
+    history: (opts) => history(storage, opts),
+  };
+}
+
+/**
+ * Create a Delta table from an Arrow schema (version 0: protocol, metaData, commitInfo).
+ *
+ * @example
+ * ```ts
+ * const t = await createTable("./lakehouse/orders", schema, { partitionColumns: ["state"] });
+ * ```
+ */
+export async function createTable(
+  location: TableLocation,
+  schema: arrow.Schema,
+  opts: CreateTableOptions = {},
+): Promise<DeltaTable> {
+  const storage = storageOf(location);
+  const deltaSchema = toDeltaSchema(schema);
+  const partitionColumns = opts.partitionColumns ?? [];
+  validatePartitionColumns(deltaSchema, partitionColumns);
+  const configuration: Record<string, string> = {};
+  for (const [k, v] of Object.entries(opts.configuration ?? {})) configuration[k] = String(v);
+  const existing = await listLog(storage);
+  if (existing.commits.length > 0 || existing.checkpoints.length > 0) {
+    if (opts.ifNotExists) return openTable(storage);
+    throw new TableExistsError(
+      `a Delta table already exists at '${storage.url}'; open it, or pass ifNotExists: true`,
+    );
+  }
+  const features = schemaFeatures(deltaSchema);
+  const protocol: Protocol = features.length === 0
+    ? { minReaderVersion: 1, minWriterVersion: 2 }
+    : {
+      minReaderVersion: 3,
+      minWriterVersion: 7,
+      readerFeatures: features,
+      writerFeatures: configuration["delta.appendOnly"] === "true"
+        ? ["appendOnly", ...features]
+        : features,
+    };
+  const now = Date.now();
+  const metaData: Metadata = {
+    id: crypto.randomUUID(),
+    ...(opts.name !== undefined ? { name: opts.name } : {}),
+    ...(opts.description !== undefined ? { description: opts.description } : {}),
+    format: { provider: "parquet", options: {} },
+    schemaString: schemaToString(deltaSchema),
+    partitionColumns,
+    configuration,
+    createdTime: now,
+  };
+  const info = makeCommitInfo("CREATE TABLE", {
+    isManaged: "false",
+    description: opts.description ?? "",
+    partitionBy: JSON.stringify(partitionColumns),
+    properties: JSON.stringify(configuration),
+  }, { timestamp: now, isolationLevel: "Serializable", isBlindAppend: true });
+  try {
+    await commit(storage, -1, [{ protocol }, { metaData }], info);
+  } catch (e) {
+    if (e instanceof TableExistsError && opts.ifNotExists) return openTable(storage);
+    throw e;
+  }
+  return handle(storage);
+}
+
+/** Open an existing table (checks that it exists and is readable). */
+export async function openTable(location: TableLocation): Promise<DeltaTable> {
+  const storage = storageOf(location);
+  await loadSnapshot(storage);
+  return handle(storage);
+}
+
+function toTxns(input: TxnInput | undefined, now: number): Txn[] {
+  if (!input) return [];
+  const list = Array.isArray(input)
+    ? input
+    : Object.entries(input).map(([appId, version]) => ({ appId, version }));
+  const seen = new Set<string>();
+  return list.map(({ appId, version }) => {
+    if (seen.has(appId)) {
+      throw new DeltaError(`txn appId '${appId}' given twice; one version per appId per commit`);
+    }
+    seen.add(appId);
+    const b = BigInt(version);
+    if (b < -(2n ** 63n) || b >= 2n ** 63n) {
+      throw new DeltaError(
+        `txn version ${version} for '${appId}' does not fit a signed 64-bit long`,
+      );
+    }
+    return { appId, version, lastUpdated: now };
+  });
+}
+
+function stringParams(o: Record<string, unknown> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(o ?? {})) {
+    out[k] = typeof v === "string" ? v : typeof v === "bigint" ? v.toString() : JSON.stringify(v);
+  }
+  return out;
+}
+
+/** Write the data files of `data` (already conformed) and return their add actions. */
+async function writeFiles(
+  storage: Storage,
+  snap: Snapshot,
+  data: arrow.Table,
+  opts: WriteOptions,
+): Promise<AddAction[]> {
+  if (data.numRows === 0) return [];
+  const codec = opts.compression ?? "snappy";
+  const target = opts.targetFileSize ?? 128 * 1024 * 1024;
+  const statsOpts = {
+    ...statsOptionsFromConfiguration(snap.configuration),
+    partitionColumns: snap.partitionColumns,
+  };
+  const adds: AddAction[] = [];
+  for (const group of splitByPartition(data, snap.schema, snap.partitionColumns)) {
+    const t = group.table;
+    const bytesPerRow = Math.max(1, arrowBytes(t) / Math.max(1, t.numRows));
+    const rowsPerFile = Math.max(1, Math.floor(target / bytesPerRow));
+    for (let start = 0; start < t.numRows; start += rowsPerFile) {
+      const chunk = t.slice(start, Math.min(t.numRows, start + rowsPerFile));
+      const bytes = encodeParquet(chunk, { compression: codec, rowGroupSize: opts.rowGroupSize });
+      const name = `part-00000-${crypto.randomUUID()}-c000.${codec}.parquet`;
+      const rel = group.directory ? `${group.directory}/${name}` : name;
+      await storage.put(rel, bytes);
+      adds.push({
+        path: encodeAddPath(rel),
+        partitionValues: group.values,
+        size: bytes.length,
+        modificationTime: Date.now(),
+        dataChange: true,
+        stats: computeStats(chunk, snap.schema, statsOpts),
+      });
+    }
+  }
+  return adds;
+}
+
+function checkpointInterval(config: Record<string, string>): number {
+  const n = Number(config["delta.checkpointInterval"]);
+  return Number.isInteger(n) && n > 0 ? n : DEFAULT_CHECKPOINT_INTERVAL;
+}
+
+/** Write a checkpoint if `version` is due; failures are logged, never thrown. */
+export async function maybeCheckpoint(
+  storage: Storage,
+  version: number,
+  config: Record<string, string>,
+) {
+  if (version === 0 || version % checkpointInterval(config) !== 0) return;
+  try {
+    const s = await loadSnapshot(storage, { version });
+    await writeCheckpoint(storage, {
+      version,
+      protocol: s.protocol,
+      metadata: s.metadata,
+      files: s.files,
+      tombstones: s.tombstones,
+      txns: s.txns.values(),
+    });
+  } catch (e) {
+    console.warn(
+      `delta: checkpoint of version ${version} at '${storage.url}' failed (commit is fine): ${
+        (e as Error).message
+      }`,
+    );
+  }
+}
+
+async function write(
+  storage: Storage,
+  data: arrow.Table | undefined,
+  mode: "Append" | "Overwrite",
+  opts: WriteOptions,
+): Promise<WriteResult> {
+  const snap = await loadSnapshot(storage);
+  checkWritable(snap.protocol, snap.schema, storage.url);
+  if (mode === "Overwrite" && snap.configuration["delta.appendOnly"] === "true") {
+    throw new AppendOnlyError(
+      `table '${storage.url}' is append-only (delta.appendOnly=true): overwrite is refused; append instead`,
+    );
+  }
+  const now = Date.now();
+  const txns = toTxns(opts.txns, now);
+  const conformed = data ? conformTable(data, snap.schema) : undefined;
+  const adds = conformed ? await writeFiles(storage, snap, conformed, opts) : [];
+  const removes: RemoveAction[] = mode === "Overwrite"
+    ? snap.files.map((f) => ({
+      path: f.path,
+      deletionTimestamp: now,
+      dataChange: true,
+      extendedFileMetadata: true,
+      partitionValues: f.partitionValues,
+      size: f.size,
+    }))
+    : [];
+  const numRows = conformed?.numRows ?? 0;
+  const actions: Action[] = [
+    ...txns.map((txn) => ({ txn })),
+    ...removes.map((remove) => ({ remove })),
+    ...adds.map((add) => ({ add })),
+  ];
+  const info: CommitInfo = makeCommitInfo(opts.operation ?? "WRITE", {
+    mode,
+    partitionBy: JSON.stringify(snap.partitionColumns),
+    ...stringParams(opts.operationParameters),
+  }, {
+    timestamp: now,
+    isolationLevel: "Serializable",
+    isBlindAppend: mode === "Append",
+    operationMetrics: {
+      numFiles: String(adds.length),
+      numOutputRows: String(numRows),
+      numOutputBytes: String(adds.reduce((s, a) => s + a.size, 0)),
+      ...(mode === "Overwrite" ? { numRemovedFiles: String(removes.length) } : {}),
+    },
+  });
+  const result = await commit(storage, snap.version, actions, info, {
+    maxAttempts: opts.maxAttempts,
+    expectedTxns: opts.expectedTxns,
+    currentTxns: snap.txns,
+    readsWholeTable: mode === "Overwrite",
+  });
+  if (opts.checkpoint !== false) await maybeCheckpoint(storage, result.version, snap.configuration);
+  return { version: result.version, files: adds, numRows, attempts: result.attempts };
+}
+
+/**
+ * Append rows in one commit (optionally with txn actions and an exactly-once check).
+ *
+ * @example
+ * ```ts
+ * await append(storage, batch, { txns: { "query-1": 7n }, expectedTxns: { "query-1": 6n } });
+ * ```
+ */
+export function append(
+  location: TableLocation,
+  data: arrow.Table,
+  opts: WriteOptions = {},
+): Promise<WriteResult> {
+  return write(storageOf(location), data, "Append", opts);
+}
+
+/** Replace the table's rows: remove every live file and add the new ones in one commit. */
+export function overwrite(
+  location: TableLocation,
+  data: arrow.Table,
+  opts: WriteOptions = {},
+): Promise<WriteResult> {
+  return write(storageOf(location), data, "Overwrite", opts);
+}
+
+/** Commit txn actions only, no data (offset seeding, dead-letter bookkeeping). */
+export function commitTxns(
+  location: TableLocation,
+  txns: TxnInput,
+  opts: WriteOptions = {},
+): Promise<WriteResult> {
+  return write(storageOf(location), undefined, "Append", { ...opts, txns });
+}
+
+/** Snapshot of a table at the latest version, a version, or a timestamp. */
+export function snapshot(location: TableLocation, at: SnapshotAt = {}): Promise<Snapshot> {
+  return loadSnapshot(storageOf(location), at);
+}
+
+/** Read rows as Arrow tables, one per data file, with projection and partition pruning. */
+export async function* readBatches(
+  location: TableLocation,
+  opts: ReadOptions = {},
+): AsyncGenerator<arrow.Table> {
+  const storage = storageOf(location);
+  const snap = await loadSnapshot(storage, opts);
+  yield* scanFiles(storage, snap.files, snap.schema, snap.partitionColumns, {
+    columns: opts.columns,
+    partitionFilter: opts.partitionFilter,
+  });
+}
+
+/**
+ * Read rows into one Arrow table (all columns in table order, or the projected ones).
+ *
+ * @example
+ * ```ts
+ * const t = await read("./lakehouse/orders", { version: 3, columns: ["order_id"] });
+ * ```
+ */
+export async function read(location: TableLocation, opts: ReadOptions = {}): Promise<arrow.Table> {
+  const storage = storageOf(location);
+  const snap = await loadSnapshot(storage, opts);
+  const parts: arrow.Table[] = [];
+  for await (
+    const t of scanFiles(storage, snap.files, snap.schema, snap.partitionColumns, {
+      columns: opts.columns,
+      partitionFilter: opts.partitionFilter,
+    })
+  ) parts.push(t);
+  if (parts.length === 0) {
+    const schema = toArrowSchema(snap.schema);
+    const fields = opts.columns
+      ? opts.columns.map((c) => schema.fields.find((f) => f.name === c)).filter((f) =>
+        f !== undefined
+      )
+      : schema.fields;
+    return new arrow.Table(new arrow.Schema(fields));
+  }
+  const schema = parts[0].schema;
+  return new arrow.Table(schema, parts.flatMap((p) => p.batches));
+}
+
+/** Commit history, newest first: version, time, operation, parameters, rows added, readVersion. */
+export async function history(
+  location: TableLocation,
+  opts: { limit?: number } = {},
+): Promise<HistoryEntry[]> {
+  const timeline = await readTimeline(storageOf(location));
+  const entries = timeline.reverse().map((e) => {
+    const ci = e.commitInfo ?? {};
+    const metrics = (ci.operationMetrics ?? {}) as Record<string, string>;
+    const rows = metrics.numOutputRows;
+    return {
+      version: e.version,
+      timestamp: e.timestamp,
+      operation: ci.operation,
+      operationParameters: (ci.operationParameters ?? {}) as Record<string, string>,
+      numOutputRows: rows === undefined ? undefined : Number(rows),
+      operationMetrics: metrics,
+      readVersion: ci.readVersion,
+      isBlindAppend: ci.isBlindAppend,
+      engineInfo: ci.engineInfo,
+    };
+  });
+  return opts.limit !== undefined ? entries.slice(0, opts.limit) : entries;
+}
