@@ -1,0 +1,99 @@
+// Demo: the whole pipeline on the embedded defaults, on this machine.
+//   deno task demo
+// Brings the local Kafka broker up, produces data/ to retail-data-new, reads the topic back with
+// the batch consumer, runs each stream once (--available-now) into ./lakehouse, republishes the
+// Chicago orders to processed_orders, and shows the Delta tables' history. Each step is the
+// notebook a user would run, started the same way.
+
+// %% Setup
+import { existsSync } from "node:fs";
+import { exitOnFailure, log } from "../lib/cli.ts";
+import { startBroker } from "../lib/kafka/local_broker.ts";
+
+exitOnFailure();
+const here = new URL(".", import.meta.url);
+
+interface Step {
+  title: string;
+  script: string;
+  args: string[];
+  /** Lines of the step's output to show (from the end). */
+  tail: number;
+}
+
+async function run(step: Step): Promise<void> {
+  const path = new URL(step.script, here);
+  if (!existsSync(path)) {
+    log("skip", `${step.title}: ${step.script} is not there yet`);
+    return;
+  }
+  log("step", step.title);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", path.pathname, ...step.args],
+    stdout: "piped",
+    stderr: "piped",
+    env: { KAFKAJS_NO_PARTITIONER_WARNING: "1" },
+  }).output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  const lines = text.split("\n").filter((l) =>
+    l.trim() !== "" && !/TimeoutNegative|Timeout duration/.test(l)
+  );
+  for (const l of lines.slice(-step.tail)) console.log(`    ${l}`);
+  if (out.code !== 0) {
+    throw new Error(`${step.title} failed (exit ${out.code}); see the lines above`);
+  }
+}
+
+// %% 1. A local Apache Kafka broker (KRaft, single node) from Maven Central jars
+const broker = await startBroker({ log: (l) => log("kafka", l) });
+log(
+  "kafka",
+  `${broker.alreadyRunning ? "already running" : "started"} on ${broker.bootstrap} ` +
+    `(pid ${broker.pid}, log ${broker.logFile})`,
+);
+
+// %% 2. The pipeline, step by step
+const steps: Step[] = [
+  {
+    title: "produce data/ to retail-data-new (key = customer_id)",
+    script: "producer.ts",
+    args: ["--quiet"],
+    tail: 2,
+  },
+  {
+    title: "batch consumer: read the topic once",
+    script: "kafka-consumer-batch.ts",
+    args: ["--limit", "3"],
+    tail: 14,
+  },
+  {
+    title: "raw stream ▶ Delta orders_raw",
+    script: "kafka-consumer-stream.ts",
+    args: ["--available-now"],
+    tail: 3,
+  },
+  {
+    title: "cleaned stream ▶ Delta orders_cleaned (+ orders_dead_letters)",
+    script: "kafka-consumer-stream-cleaned.ts",
+    args: ["--available-now"],
+    tail: 3,
+  },
+  {
+    title: "producer stream: Chicago orders ▶ processed_orders",
+    script: "kafka-producer-stream.ts",
+    args: ["--available-now"],
+    tail: 3,
+  },
+  {
+    title: "history of orders_cleaned",
+    script: "../lib/delta/cli.ts",
+    args: ["history", "lakehouse/orders_cleaned"],
+    tail: 5,
+  },
+];
+for (const step of steps) await run(step);
+
+// %% 3. Where things are
+log("done", "Delta tables in ./lakehouse (orders_raw, orders_cleaned, orders_dead_letters)");
+log("done", "inspect them: deno task delta -- show lakehouse/orders_cleaned --limit 5");
+log("done", `the broker keeps running on ${broker.bootstrap}; stop it with: deno task kafka:down`);
