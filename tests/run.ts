@@ -14,6 +14,7 @@ import { setupVenv } from "./support/python.ts";
 
 /** Reads deno test's summary (`ok | 12 passed (3 steps) | 1 failed | 2 ignored (5s)`). */
 export function summaryCounts(output: string): { passed: number; failed: number } | undefined {
+  // deno-lint-ignore no-control-regex
   const clean = output.replace(/\x1b\[[0-9;]*m/g, "");
   const lines = clean.split("\n").filter((l) => /^(ok|FAILED) \| \d+ passed/.test(l.trim()));
   const last = lines.at(-1);
