@@ -1,0 +1,199 @@
+/**
+ * OPTIMIZE (compaction): bin-pack small data files of each partition into files of about the
+ * target size. One commit removes the small files and adds the new ones, all with
+ * `dataChange: false` so streaming readers of the table are not disturbed. Nothing to compact
+ * (no partition with two or more small files) → no commit.
+ *
+ * @module
+ */
+import * as arrow from "apache-arrow";
+import type { Storage } from "../storage/storage.ts";
+import { openStorage } from "../storage/mod.ts";
+import type { Action, AddAction, RemoveAction } from "./actions.ts";
+import { commit, makeCommitInfo } from "./commit.ts";
+import { encodeParquet } from "./parquet.ts";
+import { encodeAddPath, partitionDirectory } from "./partition.ts";
+import { scanFiles } from "./scan.ts";
+import { checkWritable, loadSnapshot } from "./snapshot.ts";
+import { computeStats, statsOptionsFromConfiguration } from "./stats.ts";
+import { maybeCheckpoint } from "./table.ts";
+
+/** Default target file size for compaction: 128 MiB of Parquet. */
+export const DEFAULT_TARGET_SIZE = 128 * 1024 * 1024;
+
+/** Options for {@link optimize}. */
+export interface OptimizeOptions {
+  /** Target size of compacted files in bytes (Parquet size of the inputs); default 128 MiB. */
+  targetSize?: number;
+  /** Only compact partitions whose values (log strings) pass this predicate. */
+  partitionFilter?: (values: Record<string, string | null>) => boolean;
+  /** Parquet codec of the new files (default snappy). */
+  compression?: "snappy" | "zstd";
+  /** Commit attempts (default 15). */
+  maxAttempts?: number;
+}
+
+/** What OPTIMIZE did. */
+export interface OptimizeResult {
+  /** Version committed, or undefined when there was nothing to compact. */
+  version: number | undefined;
+  numFilesAdded: number;
+  numFilesRemoved: number;
+  numBytesAdded: number;
+  numBytesRemoved: number;
+  /** Partitions that were compacted. */
+  numPartitionsOptimized: number;
+  /** Rows rewritten. */
+  numRows: number;
+}
+
+/** Plan bins: per partition, small files packed greedily (smallest first) up to the target size. */
+export function planBins(
+  files: AddAction[],
+  partitionColumns: string[],
+  targetSize: number,
+): AddAction[][] {
+  const byPartition = new Map<string, AddAction[]>();
+  for (const f of files) {
+    if (f.size >= targetSize) continue;
+    const key = JSON.stringify(partitionColumns.map((c) => f.partitionValues?.[c] ?? null));
+    const list = byPartition.get(key) ?? [];
+    list.push(f);
+    byPartition.set(key, list);
+  }
+  const bins: AddAction[][] = [];
+  for (const list of byPartition.values()) {
+    if (list.length < 2) continue;
+    list.sort((a, b) => a.size - b.size);
+    let bin: AddAction[] = [];
+    let size = 0;
+    for (const f of list) {
+      if (bin.length > 0 && size + f.size > targetSize) {
+        bins.push(bin);
+        bin = [];
+        size = 0;
+      }
+      bin.push(f);
+      size += f.size;
+    }
+    bins.push(bin);
+  }
+  return bins.filter((b) => b.length >= 2);
+}
+
+/**
+ * Compact small files of a table (OPTIMIZE).
+ *
+ * @example
+ * ```ts
+ * const r = await optimize("./lakehouse/orders_raw", { targetSize: 64 * 1024 * 1024 });
+ * console.log(r.numFilesRemoved, "→", r.numFilesAdded);
+ * ```
+ */
+export async function optimize(
+  location: string | Storage,
+  opts: OptimizeOptions = {},
+): Promise<OptimizeResult> {
+  const storage = typeof location === "string" ? openStorage(location) : location;
+  const targetSize = opts.targetSize ?? DEFAULT_TARGET_SIZE;
+  if (!(targetSize > 0)) throw new RangeError(`targetSize must be positive, got ${targetSize}`);
+  const snap = await loadSnapshot(storage);
+  checkWritable(snap.protocol, snap.schema, storage.url);
+  const candidates = opts.partitionFilter
+    ? snap.files.filter((f) => opts.partitionFilter!(f.partitionValues ?? {}))
+    : snap.files;
+  const bins = planBins(candidates, snap.partitionColumns, targetSize);
+  const result: OptimizeResult = {
+    version: undefined,
+    numFilesAdded: 0,
+    numFilesRemoved: 0,
+    numBytesAdded: 0,
+    numBytesRemoved: 0,
+    numPartitionsOptimized: 0,
+    numRows: 0,
+  };
+  if (bins.length === 0) return result;
+
+  const codec = opts.compression ?? "snappy";
+  const dataColumns = snap.schema.fields.map((f) => f.name).filter((n) =>
+    !snap.partitionColumns.includes(n)
+  );
+  const statsOpts = {
+    ...statsOptionsFromConfiguration(snap.configuration),
+    partitionColumns: snap.partitionColumns,
+  };
+  const now = Date.now();
+  const adds: AddAction[] = [];
+  const removes: RemoveAction[] = [];
+  const partitions = new Set<string>();
+  for (const bin of bins) {
+    const parts: arrow.Table[] = [];
+    for await (
+      const t of scanFiles(storage, bin, snap.schema, snap.partitionColumns, {
+        columns: dataColumns,
+      })
+    ) parts.push(t);
+    const merged = new arrow.Table(parts[0].schema, parts.flatMap((p) => p.batches));
+    const bytes = encodeParquet(merged, { compression: codec });
+    const values = bin[0].partitionValues ?? {};
+    const dir = snap.partitionColumns.length
+      ? partitionDirectory(snap.partitionColumns, values)
+      : "";
+    const name = `part-00000-${crypto.randomUUID()}-c000.${codec}.parquet`;
+    const rel = dir ? `${dir}/${name}` : name;
+    await storage.put(rel, bytes);
+    adds.push({
+      path: encodeAddPath(rel),
+      partitionValues: values,
+      size: bytes.length,
+      modificationTime: now,
+      dataChange: false,
+      stats: computeStats(merged, snap.schema, statsOpts),
+    });
+    for (const f of bin) {
+      removes.push({
+        path: f.path,
+        deletionTimestamp: now,
+        dataChange: false,
+        extendedFileMetadata: true,
+        partitionValues: f.partitionValues,
+        size: f.size,
+      });
+    }
+    partitions.add(dir);
+    result.numRows += merged.numRows;
+    result.numBytesAdded += bytes.length;
+    result.numBytesRemoved += bin.reduce((s, f) => s + f.size, 0);
+  }
+  result.numFilesAdded = adds.length;
+  result.numFilesRemoved = removes.length;
+  result.numPartitionsOptimized = partitions.size;
+
+  const actions: Action[] = [
+    ...removes.map((remove) => ({ remove })),
+    ...adds.map((add) => ({ add })),
+  ];
+  const info = makeCommitInfo("OPTIMIZE", {
+    predicate: "[]",
+    zOrderBy: "[]",
+    targetSize: String(targetSize),
+  }, {
+    timestamp: now,
+    isolationLevel: "SnapshotIsolation",
+    isBlindAppend: false,
+    operationMetrics: {
+      numAddedFiles: String(result.numFilesAdded),
+      numRemovedFiles: String(result.numFilesRemoved),
+      numAddedBytes: String(result.numBytesAdded),
+      numRemovedBytes: String(result.numBytesRemoved),
+      numBatches: String(bins.length),
+      numPartitionsOptimized: String(result.numPartitionsOptimized),
+    },
+  });
+  const committed = await commit(storage, snap.version, actions, info, {
+    maxAttempts: opts.maxAttempts,
+  });
+  result.version = committed.version;
+  await maybeCheckpoint(storage, committed.version, snap.configuration);
+  return result;
+}

@@ -1,0 +1,268 @@
+/**
+ * Parquet encoding and decoding of Arrow tables through parquet-wasm (arrow-rs compiled to wasm).
+ *
+ * Writing: Arrow JS → IPC stream → wasm table → Parquet bytes. Column types follow what Delta
+ * readers expect: `Timestamp(MICROSECOND, "UTC")` becomes INT64 TIMESTAMP(MICROS, UTC), lists are
+ * 3-level LIST groups, maps are MAP groups.
+ *
+ * Reading: Parquet bytes → wasm table → IPC stream → Arrow JS. Timestamps are normalised to
+ * microseconds: files written by Spark with INT96 (read as nanoseconds) or with
+ * TIMESTAMP(NANOS|MILLIS) come back as `Timestamp(MICROSECOND)`; nanoseconds are floored to µs.
+ * The zone is kept as the file says (`"+00:00"` is reported as `"UTC"`); INT96 values have no zone
+ * in the file, so they come back tz-less and the caller (scan.ts) casts them to the table type.
+ * Limit: arrow-rs converts INT96 to int64 nanoseconds, so INT96 values outside 1677–2262 wrap.
+ *
+ * @module
+ */
+import * as arrow from "apache-arrow";
+import {
+  Compression,
+  readParquet,
+  readSchema,
+  Table as WasmTable,
+  writeParquet,
+  WriterPropertiesBuilder,
+} from "parquet-wasm";
+
+/** Options for {@link encodeParquet}. */
+export interface EncodeOptions {
+  /** Codec; `snappy` (default, universal) or `zstd` (smaller; Spark 3+, delta-rs). */
+  compression?: "snappy" | "zstd";
+  /** Maximum rows per row group (default 1,048,576, arrow-rs's default). */
+  rowGroupSize?: number;
+}
+
+/** Options for {@link decodeParquet}. */
+export interface DecodeOptions {
+  /** Top-level columns to read; names missing from the file are ignored. Default: all. */
+  columns?: string[];
+}
+
+/** Thrown when Parquet bytes cannot be written or read; says which step failed. */
+export class ParquetError extends Error {
+  override name = "ParquetError";
+}
+
+/** The `created_by` string written into every Parquet footer. */
+export const CREATED_BY = "retail-pipeline lib/delta (parquet-wasm 0.7.2, arrow-rs)";
+
+/**
+ * Encode an Arrow table as a Parquet file (Snappy by default) and return its bytes.
+ *
+ * @example
+ * ```ts
+ * const bytes = encodeParquet(arrow.tableFromArrays({ id: new BigInt64Array([1n, 2n]) }));
+ * ```
+ */
+export function encodeParquet(table: arrow.Table, opts: EncodeOptions = {}): Uint8Array {
+  const codec = opts.compression ?? "snappy";
+  let builder = new WriterPropertiesBuilder()
+    .setCompression(codec === "zstd" ? Compression.ZSTD : Compression.SNAPPY)
+    .setCreatedBy(CREATED_BY);
+  if (opts.rowGroupSize !== undefined) {
+    if (!Number.isInteger(opts.rowGroupSize) || opts.rowGroupSize < 1) {
+      builder.free();
+      throw new ParquetError(`rowGroupSize must be a positive integer, got ${opts.rowGroupSize}`);
+    }
+    builder = builder.setMaxRowGroupSize(opts.rowGroupSize);
+  }
+  const props = builder.build(); // consumes the builder
+  let wasmTable: WasmTable;
+  try {
+    wasmTable = WasmTable.fromIPCStream(arrow.tableToIPC(table, "stream"));
+  } catch (e) {
+    props.free();
+    throw new ParquetError(`could not hand the Arrow table to parquet-wasm: ${errText(e)}`);
+  }
+  try {
+    return writeParquet(wasmTable, props); // consumes both the table and the properties
+  } catch (e) {
+    throw new ParquetError(`parquet-wasm could not write the table: ${errText(e)}`);
+  }
+}
+
+/** The Arrow schema stored in a Parquet file (without reading its data). */
+export function parquetSchema(bytes: Uint8Array): arrow.Schema {
+  // Only the footer is needed: hand parquet-wasm "PAR1" + footer instead of copying the whole
+  // file into wasm memory (falls back to the whole file if that is refused).
+  const footer = footerOnly(bytes);
+  if (footer) {
+    try {
+      return arrow.tableFromIPC(readSchema(footer).intoIPCStream()).schema;
+    } catch {
+      // fall through
+    }
+  }
+  try {
+    return arrow.tableFromIPC(readSchema(bytes).intoIPCStream()).schema;
+  } catch (e) {
+    throw new ParquetError(`not a readable Parquet file: ${errText(e)}`);
+  }
+}
+
+const MAGIC = [0x50, 0x41, 0x52, 0x31]; // "PAR1"
+
+function footerOnly(bytes: Uint8Array): Uint8Array | undefined {
+  if (bytes.length < 12) return undefined;
+  for (let k = 0; k < 4; k++) if (bytes[bytes.length - 4 + k] !== MAGIC[k]) return undefined;
+  const len = new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 8, 4).getUint32(0, true);
+  if (len + 12 > bytes.length) return undefined;
+  const out = new Uint8Array(len + 12);
+  out.set(MAGIC);
+  out.set(bytes.subarray(bytes.length - 8 - len), 4);
+  return out;
+}
+
+/**
+ * Decode Parquet bytes into an Arrow table, optionally reading only some top-level columns.
+ * Timestamps come back in microseconds (see the module notes).
+ *
+ * @example
+ * ```ts
+ * const t = decodeParquet(await Deno.readFile("part-0.parquet"), { columns: ["id"] });
+ * ```
+ */
+export function decodeParquet(bytes: Uint8Array, opts: DecodeOptions = {}): arrow.Table {
+  let columns: string[] | undefined;
+  if (opts.columns) {
+    const present = new Set(parquetSchema(bytes).fields.map((f) => f.name));
+    columns = opts.columns.filter((c) => present.has(c));
+    if (columns.length === 0) {
+      // Nothing requested is in the file: keep only the row count.
+      const n = fileRowCount(bytes);
+      return new arrow.Table(new arrow.Schema([]), [
+        new arrow.RecordBatch(
+          new arrow.Schema([]),
+          arrow.makeData({
+            type: new arrow.Struct([]),
+            length: n,
+            children: [],
+          }),
+        ),
+      ]);
+    }
+  }
+  let table: arrow.Table;
+  try {
+    const wasm = readParquet(bytes, columns ? { columns } : undefined);
+    table = arrow.tableFromIPC(wasm.intoIPCStream());
+  } catch (e) {
+    throw new ParquetError(`could not read Parquet data: ${errText(e)}`);
+  }
+  if (columns) {
+    // Keep the requested order.
+    table = table.select(columns);
+  }
+  return normalizeTimestamps(table);
+}
+
+function fileRowCount(bytes: Uint8Array): number {
+  const first = parquetSchema(bytes).fields[0];
+  if (!first) return 0;
+  const wasm = readParquet(bytes, { columns: [first.name] });
+  return arrow.tableFromIPC(wasm.intoIPCStream()).numRows;
+}
+
+function errText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function needsNormalising(t: arrow.DataType): boolean {
+  if (arrow.DataType.isTimestamp(t)) {
+    return t.unit !== arrow.TimeUnit.MICROSECOND || t.timezone === "+00:00" ||
+      t.timezone === "Etc/UTC" || t.timezone === "Z";
+  }
+  return t.children?.some((c) => needsNormalising(c.type)) ?? false;
+}
+
+function normaliseType(t: arrow.DataType): arrow.DataType {
+  if (arrow.DataType.isTimestamp(t)) {
+    const tz = t.timezone ? (isUtc(t.timezone) ? "UTC" : t.timezone) : undefined;
+    return new arrow.TimestampMicrosecond(tz);
+  }
+  if (arrow.DataType.isStruct(t)) {
+    return new arrow.Struct(t.children.map((c) => c.clone({ type: normaliseType(c.type) })));
+  }
+  if (arrow.DataType.isList(t)) {
+    const c = t.children[0];
+    return new arrow.List(c.clone({ type: normaliseType(c.type) }));
+  }
+  if (arrow.DataType.isMap(t)) {
+    const e = t.children[0];
+    return new arrow.Map_(
+      e.clone({ type: normaliseType(e.type) }) as arrow.Field<arrow.Struct>,
+      t.keysSorted,
+    );
+  }
+  return t;
+}
+
+function isUtc(tz: string): boolean {
+  return tz === "UTC" || tz === "+00:00" || tz === "Etc/UTC" || tz === "Z";
+}
+
+function floorDiv(v: bigint, d: bigint): bigint {
+  const q = v / d;
+  return v % d !== 0n && v < 0n ? q - 1n : q;
+}
+
+function normaliseData(data: arrow.Data): arrow.Data {
+  const t = data.type;
+  if (!needsNormalising(t)) return data;
+  if (arrow.DataType.isTimestamp(t)) {
+    const src = data.values as BigInt64Array;
+    let out: BigInt64Array;
+    switch (t.unit) {
+      case arrow.TimeUnit.NANOSECOND:
+        out = new BigInt64Array(src.length);
+        for (let i = 0; i < src.length; i++) out[i] = floorDiv(src[i], 1000n);
+        break;
+      case arrow.TimeUnit.MILLISECOND:
+        out = new BigInt64Array(src.length);
+        for (let i = 0; i < src.length; i++) out[i] = src[i] * 1000n;
+        break;
+      case arrow.TimeUnit.SECOND:
+        out = new BigInt64Array(src.length);
+        for (let i = 0; i < src.length; i++) out[i] = src[i] * 1_000_000n;
+        break;
+      default:
+        out = src;
+    }
+    return arrow.makeData({
+      type: normaliseType(t) as arrow.Timestamp,
+      offset: data.offset,
+      length: data.length,
+      nullCount: data.nullCount,
+      nullBitmap: data.nullBitmap,
+      data: out,
+    } as never);
+  }
+  const children = data.children.map(normaliseData);
+  return data.clone(
+    normaliseType(t),
+    data.offset,
+    data.length,
+    data.nullCount,
+    data.buffers,
+    children,
+  );
+}
+
+function normalizeTimestamps(table: arrow.Table): arrow.Table {
+  if (!table.schema.fields.some((f) => needsNormalising(f.type))) return table;
+  const fields = table.schema.fields.map((f) => f.clone({ type: normaliseType(f.type) }));
+  const schema = new arrow.Schema(fields, table.schema.metadata);
+  const batches = table.batches.map((b) => {
+    const data = normaliseData(b.data);
+    return new arrow.RecordBatch(
+      schema,
+      arrow.makeData({
+        type: new arrow.Struct(fields),
+        length: b.numRows,
+        nullCount: 0,
+        children: data.children,
+      }),
+    );
+  });
+  return new arrow.Table(schema, batches);
+}
