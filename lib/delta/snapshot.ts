@@ -44,6 +44,10 @@ import { parseSchemaString, type StructType } from "./schema.ts";
 export const SUPPORTED_READER_FEATURES: ReadonlySet<string> = new Set([
   "timestampNtz",
   "vacuumProtocolCheck",
+  // Read only: scan.ts applies deletion vectors and maps physical column names. Writing such
+  // tables stays refused (they are not in SUPPORTED_WRITER_FEATURES).
+  "deletionVectors",
+  "columnMapping",
 ]);
 /** Writer features this library implements (appendOnly is honoured; invariants only when unused). */
 export const SUPPORTED_WRITER_FEATURES: ReadonlySet<string> = new Set([
@@ -103,13 +107,13 @@ export class LogReplay {
   apply(a: Action): void {
     if ("add" in a) {
       const add = a.add as AddAction;
-      const k = fileKey(add.path);
+      const k = replayKey(add);
       this.files.delete(k); // re-add moves it to the end (log order)
       this.files.set(k, add);
       this.tombstones.delete(k);
     } else if ("remove" in a) {
       const r = a.remove as RemoveAction;
-      const k = fileKey(r.path);
+      const k = replayKey(r);
       this.files.delete(k);
       this.tombstones.set(k, r);
     } else if ("txn" in a) {
@@ -132,10 +136,23 @@ export function fileKey(path: string): string {
   }
 }
 
+/**
+ * The protocol's key of a logical file: its decoded path plus the id of its deletion vector, so a
+ * remove of (path, old DV) and an add of (path, new DV) in one commit leave the new one live.
+ */
+export function replayKey(action: { path: string; deletionVector?: unknown }): string {
+  const dv = action.deletionVector as
+    | { storageType?: string; pathOrInlineDv?: string; offset?: number }
+    | null
+    | undefined;
+  const key = fileKey(action.path);
+  return dv ? `${key}\u0000${dv.storageType}${dv.pathOrInlineDv}@${dv.offset ?? ""}` : key;
+}
+
 /** Refuse to read a table whose protocol needs reader features we lack (names the feature). */
 export function checkReadable(protocol: Protocol, table: string): void {
   const r = protocol.minReaderVersion;
-  if (r === 2) throw new UnsupportedFeatureError("columnMapping", "read", table);
+  // Reader version 2 means column mapping, which scan.ts reads.
   if (r > 3) throw new UnsupportedFeatureError(`readerVersion ${r}`, "read", table);
   if (r === 3) {
     for (const f of protocol.readerFeatures ?? []) {

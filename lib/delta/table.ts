@@ -24,7 +24,7 @@ import type {
 } from "./actions.ts";
 import { DEFAULT_CHECKPOINT_INTERVAL, writeCheckpoint } from "./checkpoint.ts";
 import { commit, makeCommitInfo } from "./commit.ts";
-import { AppendOnlyError, DeltaError, TableExistsError } from "./errors.ts";
+import { AppendOnlyError, DeltaError, TableExistsError, TableNotFoundError } from "./errors.ts";
 import { listLog } from "./log.ts";
 import { encodeParquet } from "./parquet.ts";
 import { encodeAddPath, splitByPartition, validatePartitionColumns } from "./partition.ts";
@@ -473,7 +473,11 @@ export async function history(
   location: TableLocation,
   opts: { limit?: number } = {},
 ): Promise<HistoryEntry[]> {
-  const timeline = await readTimeline(storageOf(location));
+  const storage = storageOf(location);
+  const timeline = await readTimeline(storage);
+  if (timeline.length === 0) {
+    throw new TableNotFoundError(`no Delta table at '${storage.url}' (no _delta_log/*.json)`);
+  }
   const entries = timeline.reverse().map((e) => {
     const ci = e.commitInfo ?? {};
     const metrics = (ci.operationMetrics ?? {}) as Record<string, string>;

@@ -79,24 +79,38 @@ Deno.test("reader features we lack are refused with the feature named", () =>
     await setProtocol(dir, {
       minReaderVersion: 3,
       minWriterVersion: 7,
-      readerFeatures: ["deletionVectors"],
-      writerFeatures: ["deletionVectors"],
+      readerFeatures: ["v2Checkpoint"],
+      writerFeatures: ["v2Checkpoint"],
     });
     await assert.rejects(
       () => read(dir),
       (e: unknown) =>
-        e instanceof UnsupportedFeatureError && e.feature === "deletionVectors" &&
-        /deletionVectors/.test(e.message),
+        e instanceof UnsupportedFeatureError && e.feature === "v2Checkpoint" &&
+        /v2Checkpoint/.test(e.message),
     );
     assert.equal((await snapshot(dir, { version: 0 })).version, 0, "older versions stay readable");
   }));
 
-Deno.test("column mapping (reader version 2) is refused", () =>
+Deno.test("column mapping and deletion vectors: read (scan handles them), writes refused", () =>
   withTempDir(async (dir) => {
-    await createTable(dir, ordersSchema());
+    const t = await createTable(dir, ordersSchema());
     await setProtocol(dir, { minReaderVersion: 2, minWriterVersion: 5 });
-    await assert.rejects(() => snapshot(dir), (e: unknown) =>
-      e instanceof UnsupportedFeatureError && e.feature === "columnMapping");
+    assert.equal((await snapshot(dir)).version, 1);
+    await assert.rejects(
+      () => t.append(orders(1)),
+      (e: unknown) => e instanceof UnsupportedFeatureError && e.feature === "columnMapping",
+    );
+    await setProtocol(dir, {
+      minReaderVersion: 3,
+      minWriterVersion: 7,
+      readerFeatures: ["deletionVectors"],
+      writerFeatures: ["deletionVectors"],
+    });
+    assert.equal((await snapshot(dir)).version, 2);
+    await assert.rejects(
+      () => t.append(orders(1)),
+      (e: unknown) => e instanceof UnsupportedFeatureError && e.feature === "deletionVectors",
+    );
   }));
 
 Deno.test("writer features we lack are refused before any file is written", () =>
