@@ -2,7 +2,8 @@
  * `deno task test`: everything the tests need, then the tests.
  *
  * 1. brings the local Kafka broker up (unless KAFKA_BOOTSTRAP_SERVERS points elsewhere),
- * 2. creates .cache/venv with `deltalake` (the independent Delta reader) when missing,
+ * 2. creates .cache/venv with `deltalake` (delta-rs) and .cache/venv-spark with pyspark +
+ *    delta-spark, the independent Delta readers of the interop tests, when missing,
  * 3. runs `deno test -A` over tests/ (extra arguments are passed on, e.g. a path or --filter),
  * 4. stops the broker if this run started it, and
  * 5. prints a plain `N passed, N failed` line taken from the test run's summary.
@@ -11,6 +12,7 @@
  */
 import { brokerStatus, startBroker, stopBroker } from "../lib/kafka/local_broker.ts";
 import { setupVenv } from "./support/python.ts";
+import { setupSparkVenv } from "./support/spark.ts";
 
 /** Reads deno test's summary (`ok | 12 passed (3 steps) | 1 failed | 2 ignored (5s)`). */
 export function summaryCounts(output: string): { passed: number; failed: number } | undefined {
@@ -37,6 +39,7 @@ async function main(): Promise<number> {
   }
   try {
     await setupVenv((line) => console.error(line));
+    await setupSparkVenv((line) => console.error(line));
     const args = Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args;
     const paths = args.some((a) => !a.startsWith("-")) ? [] : ["tests/"];
     const child = new Deno.Command(Deno.execPath(), {

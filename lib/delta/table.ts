@@ -365,7 +365,9 @@ async function write(
     partitionBy: JSON.stringify(snap.partitionColumns),
     ...stringParams(opts.operationParameters),
   }, {
-    timestamp: now,
+    // Taken after the data files are written, so the commit time is close to the commit file's
+    // mtime (which Spark uses for history and timestampAsOf) even when the write takes long.
+    timestamp: Date.now(),
     isolationLevel: "Serializable",
     isBlindAppend: mode === "Append",
     operationMetrics: {

@@ -2,7 +2,8 @@
  * The Python venv with `deltalake` (delta-rs), the independent Delta reader of the interop tests.
  *
  * `deno task py:setup` creates or updates `.cache/venv` idempotently: it does nothing when the
- * pinned deltalake version is already installed. Tests call {@link pythonPath} (or
+ * pinned deltalake version is already installed. It then sets up `.cache/venv-spark` (pyspark +
+ * delta-spark, see tests/support/spark.ts). Tests call {@link pythonPath} (or
  * {@link deltalakeAvailable} to skip politely when the venv cannot be built).
  *
  * @module
@@ -80,6 +81,9 @@ export async function setupVenv(log: (line: string) => void = console.log): Prom
 if (import.meta.main) {
   try {
     await setupVenv();
+    // The Spark venv (.cache/venv-spark) for tests/delta/spark_interop_test.ts.
+    const { setupSparkVenv } = await import("./spark.ts");
+    await setupSparkVenv();
   } catch (e) {
     console.error(`py:setup: ${(e as Error).message}`);
     Deno.exit(1);
