@@ -6,6 +6,7 @@
  */
 import { ConfigError, type KafkaSettings } from "./config.ts";
 import { explainKafkaError } from "./kafka/client.ts";
+import { inJupyter } from "./display.ts";
 
 /** Errors whose message is already the whole story for a user. */
 const USER_ERRORS = new Set([
@@ -48,6 +49,7 @@ function fail(error: unknown, kafka?: KafkaSettings): never {
 /**
  * Makes any uncaught failure of a notebook print `error: <one line>` and exit with 2, so the
  * notebook itself stays plain top-level code (as its cells). DEBUG=1 adds the stack trace.
+ * Does nothing in Jupyter's kernel, where a cell's error is shown in the cell.
  *
  * @example
  * ```ts
@@ -57,6 +59,8 @@ function fail(error: unknown, kafka?: KafkaSettings): never {
  */
 export function exitOnFailure(): { kafka?: KafkaSettings } {
   const context: { kafka?: KafkaSettings } = {};
+  // In Jupyter a failing cell reports its own error; exiting would kill the kernel.
+  if (inJupyter()) return context;
   globalThis.addEventListener("error", (e) => {
     e.preventDefault();
     fail(e.error, context.kafka);

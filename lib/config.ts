@@ -21,6 +21,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { readFileSync } from "node:fs";
+import { projectPath } from "./notebook/kernel.ts";
 
 /** A secret value: usable through {@link Secret.reveal}, redacted everywhere else. */
 export class Secret {
@@ -109,6 +110,13 @@ export const ENV_VARS: Record<string, string> = {
   KAFKA_TOPIC: "input topic (default retail-data-new)",
   KAFKA_OUTPUT_TOPIC: "output topic of the producer stream (default processed_orders)",
   LAKEHOUSE: "folder or abfss:// URL holding the Delta tables (default ./lakehouse)",
+  AZURE_STORAGE_CONNECTION_STRING: "ADLS Gen2: storage account connection string (secret)",
+  AZURE_STORAGE_ACCOUNT_KEY: "ADLS Gen2: storage account key (secret)",
+  AZURE_STORAGE_SAS_TOKEN: "ADLS Gen2: SAS token with rwdlacm on the filesystem (secret)",
+  AZURE_TENANT_ID: "Microsoft Entra ID tenant (service principal; else managed identity/az login)",
+  AZURE_CLIENT_ID: "Microsoft Entra ID app (service principal) or user-assigned managed identity",
+  AZURE_CLIENT_SECRET: "Microsoft Entra ID service principal secret (secret)",
+  AZURE_STORAGE_DFS_ENDPOINT: "ADLS Gen2 DFS endpoint override, e.g. the test stand-in's URL",
 };
 
 /** Flags every notebook accepts (merged with the notebook's own). */
@@ -187,7 +195,7 @@ function processEnv(): Record<string, string | undefined> {
 }
 
 function readDotenv(path: string | undefined, required: boolean): Record<string, string> {
-  const file = path ?? ".env";
+  const file = path ?? projectPath(".env");
   try {
     return parseDotenv(readFileSync(file, "utf8"));
   } catch (e) {
@@ -273,7 +281,9 @@ export function loadConfig<O extends ParseArgsConfig["options"] = Record<never, 
       password: new Secret(apiSecret),
     };
   }
-  const lakehouse = pick("lakehouse", "LAKEHOUSE", DEFAULTS.lakehouse)!.replace(/\/+$/, "");
+  // In Jupyter the kernel runs in notebooks/: relative defaults mean the project root there.
+  const lakehouse = pick("lakehouse", "LAKEHOUSE", projectPath(DEFAULTS.lakehouse))!
+    .replace(/\/+$/, "");
   const config: Config = {
     kafka,
     topic: pick("topic", "KAFKA_TOPIC", DEFAULTS.topic)!,

@@ -102,6 +102,9 @@ export async function showRows(
       jupyter: { display(o: unknown, opts?: { raw: boolean }): Promise<void> };
     }).jupyter;
     await j.display({ "text/html": htmlTable(columns, rows) }, { raw: true });
+    // Yield once: Deno 2.9's kernel can otherwise publish a cell's last display after the
+    // cell's idle status, and front ends drop it.
+    await new Promise((resolve) => setTimeout(resolve, 0));
   } else {
     console.log(textTable(columns, rows, truncate));
   }

@@ -1,6 +1,7 @@
 // Batch consumer: reads a topic once, from the earliest to the latest offsets present at start
 // (or a given offset/timestamp range), shows the records and ends by itself.
 // Port of the seed's batch notebook (spark.read.format("kafka") … .show()).
+// Needs a Kafka broker (deno task kafka:up): without one, the first cell stops and says so.
 //
 //   deno task consume:batch
 //   deno task consume:batch -- --from '{"0":10}' --to latest --limit 5
@@ -8,6 +9,7 @@
 
 // %% Setup: configuration from flags, env and .env
 import { COMMON_HELP, describeConfig, loadConfig } from "../lib/config.ts";
+import { requireBroker } from "../lib/notebook/preflight.ts";
 import { exitOnFailure, fmtInt, log } from "../lib/cli.ts";
 import { createKafka, requireTopic } from "../lib/kafka/client.ts";
 import {
@@ -67,6 +69,7 @@ const to: OffsetSpec = flags["to-timestamp"]
   ? parseTimestampSpec(flags["to-timestamp"])
   : parseOffsetSpec(flags.to);
 if (!flags.json) log("config", describeConfig(config).replaceAll("\n", "\n                   "));
+await requireBroker(config.kafka);
 
 // %% Resolve the range per partition, as offsets present right now
 const kafka = createKafka(config.kafka);

@@ -1,5 +1,6 @@
 // Producer: sends retail orders (JSON lines) to Kafka, key = customer_id.
 // Port of the seed's Python producer: same topic, same key, same message shape.
+// Needs a Kafka broker (deno task kafka:up): without one, the first cell stops and says so.
 //
 //   deno task produce                      # data/file1.json … file6.json
 //   deno task produce -- my-orders.json    # given files, or - for stdin
@@ -7,6 +8,7 @@
 
 // %% Setup: configuration from flags, env and .env
 import { COMMON_HELP, describeConfig, loadConfig } from "../lib/config.ts";
+import { requireBroker } from "../lib/notebook/preflight.ts";
 import { exitOnFailure, fmtInt, log } from "../lib/cli.ts";
 import { createKafka, ensureTopic } from "../lib/kafka/client.ts";
 import { publishOrders } from "../lib/kafka/publish.ts";
@@ -43,6 +45,7 @@ const batchSize = Number(flags["batch-size"]);
 if (!Number.isInteger(partitions) || partitions < 1) throw new Error("--partitions must be ≥ 1");
 if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error("--batch-size must be ≥ 1");
 log("config", describeConfig(config).replaceAll("\n", "\n                   "));
+await requireBroker(config.kafka);
 
 // %% Connect and make sure the topic exists (created with --partitions when missing)
 const kafka = createKafka(config.kafka);

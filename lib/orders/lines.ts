@@ -4,6 +4,7 @@
  * @module
  */
 import { join } from "node:path";
+import { projectPath } from "../notebook/kernel.ts";
 
 /** One line of input and where it came from. */
 export interface SourceLine {
@@ -15,8 +16,11 @@ export interface SourceLine {
   bytes: Uint8Array;
 }
 
-/** The data/ files in order: file1.json, file2.json, … (numeric order, not lexical). */
-export async function dataFiles(dir = "data"): Promise<string[]> {
+/**
+ * The data/ files in order: file1.json, file2.json, … (numeric order, not lexical). The default
+ * folder is data/ of the working directory, and of the project root in Jupyter.
+ */
+export async function dataFiles(dir: string = projectPath("data")): Promise<string[]> {
   const names: string[] = [];
   for await (const e of Deno.readDir(dir)) {
     if (e.isFile && /^file\d+\.json$/.test(e.name)) names.push(e.name);

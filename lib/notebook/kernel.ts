@@ -1,0 +1,110 @@
+/**
+ * What a notebook needs to behave the same as a script and in Jupyter's Deno kernel: where the
+ * project is (the kernel runs in notebooks/, `deno task` in the project root), and rich output
+ * (HTML, SVG, in-place updates) that falls back to plain text outside the kernel.
+ *
+ * @module
+ */
+import { isAbsolute, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { inJupyter } from "../display.ts";
+
+export { inJupyter };
+
+/** The project root (two folders above this file), with a trailing separator. */
+export const PROJECT_ROOT: string = fileURLToPath(new URL("../../", import.meta.url));
+
+/**
+ * A relative default path as the project means it: unchanged in a script (relative to the
+ * working directory, the project root under `deno task`), and anchored to the project root in
+ * Jupyter, whose kernel runs in the notebook's folder.
+ *
+ * @example
+ * ```ts
+ * projectPath("data"); // "data" in a script, "/path/to/project/data" in Jupyter
+ * ```
+ */
+export function projectPath(path: string): string {
+  if (isAbsolute(path) || /^[a-z][a-z0-9+.-]*:\/\//i.test(path) || !inJupyter()) return path;
+  return join(PROJECT_ROOT, path);
+}
+
+interface JupyterApi {
+  display(
+    obj: unknown,
+    opts?: { raw?: boolean; update?: boolean; display_id?: string },
+  ): Promise<void>;
+}
+
+function jupyter(): JupyterApi {
+  return (Deno as unknown as { jupyter: JupyterApi }).jupyter;
+}
+
+/**
+ * Displays a bundle and then yields to the event loop once: Deno 2.9's kernel can otherwise
+ * publish a cell's last display after the cell's idle status, and front ends drop it.
+ */
+async function display(
+  bundle: Record<string, string>,
+  opts: { display_id?: string; update?: boolean } = {},
+): Promise<void> {
+  await jupyter().display(bundle, { raw: true, ...opts });
+  await new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/**
+ * Shows rich output: in Jupyter the given MIME bundle (e.g. `{"text/html": …}`), elsewhere its
+ * `text/plain` entry on stdout (nothing when it has none).
+ *
+ * @example
+ * ```ts
+ * await show({ "text/html": "<b>42</b> orders", "text/plain": "42 orders" });
+ * ```
+ */
+export async function show(bundle: Record<string, string>): Promise<void> {
+  if (inJupyter()) await display(bundle);
+  else if (bundle["text/plain"] !== undefined) console.log(bundle["text/plain"]);
+}
+
+/** A display that can be replaced in place (Jupyter's update_display_data). */
+export interface LiveDisplay {
+  /** Replaces the shown bundle (the first call shows it). */
+  update(bundle: Record<string, string>): Promise<void>;
+}
+
+let liveCount = 0;
+
+/**
+ * A display updated in place in Jupyter (progress, a chart that grows per batch). Outside the
+ * kernel, updates print nothing: scripts log their own progress lines.
+ *
+ * @example
+ * ```ts
+ * const live = liveDisplay();
+ * await live.update({ "text/html": "<progress value=1 max=3></progress>" });
+ * ```
+ */
+export function liveDisplay(): LiveDisplay {
+  const id = `live-${Date.now().toString(36)}-${++liveCount}`;
+  let shown = false;
+  return {
+    async update(bundle) {
+      if (!inJupyter()) return;
+      await display(bundle, { display_id: id, update: shown });
+      shown = true;
+    },
+  };
+}
+
+/**
+ * Shows an SVG chart in Jupyter; prints nothing elsewhere (scripts show the numbers as text
+ * tables and write charts to the HTML report).
+ *
+ * @example
+ * ```ts
+ * await showSvg(barChart({ title: "Orders by state", bars }));
+ * ```
+ */
+export async function showSvg(svg: string): Promise<void> {
+  if (inJupyter()) await display({ "image/svg+xml": svg });
+}
