@@ -1,0 +1,99 @@
+/**
+ * TEST HOOK for crash tests: `STREAM_FAULT=<point>:<n>` makes the process kill itself with
+ * SIGKILL (a real `kill -9`, no cleanup, no finally blocks) at a precise point of its n-th
+ * micro-batch (1-based, counted in this process). Never set it in production.
+ *
+ * Points, in the order a micro-batch passes them:
+ * - `before-parquet`: rows built, nothing written;
+ * - `during-parquet`: half of the first data file written in place (a torn, uncommitted file);
+ * - `after-parquet`: data files written, the Delta commit not yet attempted;
+ * - `between-tables`: the first table committed, the next (dead letters) not;
+ * - `after-commit`: every table committed, before progress and consumer-group offsets.
+ *
+ * @module
+ */
+import type { Storage } from "../storage/storage.ts";
+
+/** Where a micro-batch can be killed. */
+export const FAULT_POINTS = [
+  "before-parquet",
+  "during-parquet",
+  "after-parquet",
+  "between-tables",
+  "after-commit",
+] as const;
+
+/** One of {@link FAULT_POINTS}. */
+export type FaultPoint = typeof FAULT_POINTS[number];
+
+/** A planned crash: the point and the 1-based micro-batch number of this process. */
+export interface Fault {
+  /** Where to die. */
+  point: FaultPoint;
+  /** In which micro-batch of this process (1 = the first). */
+  batch: number;
+}
+
+/** Reads `STREAM_FAULT` (e.g. `after-parquet:2`); undefined when unset. */
+export function faultFromEnv(): Fault | undefined {
+  let text: string | undefined;
+  try {
+    text = Deno.env.get("STREAM_FAULT");
+  } catch {
+    return undefined;
+  }
+  if (!text) return undefined;
+  const [point, n] = text.split(":");
+  if (!(FAULT_POINTS as readonly string[]).includes(point) || !/^\d+$/.test(n ?? "")) {
+    throw new Error(
+      `STREAM_FAULT='${text}' is not <point>:<batch> with point one of ${FAULT_POINTS.join(", ")}`,
+    );
+  }
+  return { point: point as FaultPoint, batch: Number(n) };
+}
+
+/** Kills this process with SIGKILL, as `kill -9` would. */
+export function killNow(): never {
+  Deno.kill(Deno.pid, "SIGKILL");
+  // SIGKILL is not deliverable late; this only satisfies the type checker.
+  throw new Error("unreachable");
+}
+
+/** Kills the process if the fault is planned at this point of this batch. */
+export function maybeFault(fault: Fault | undefined, point: FaultPoint, batch: number): void {
+  if (fault && fault.point === point && fault.batch === batch) killNow();
+}
+
+/**
+ * Wraps a table's storage so `during-parquet` and `after-parquet` faults fire inside the
+ * Delta write: data-file puts (outside `_delta_log/`) and the commit's put-if-absent.
+ */
+export function faultStorage(
+  inner: Storage,
+  fault: Fault | undefined,
+  batch: () => number,
+): Storage {
+  if (!fault || (fault.point !== "during-parquet" && fault.point !== "after-parquet")) return inner;
+  const isLog = (p: string) => p.startsWith("_delta_log/");
+  return {
+    url: inner.url,
+    get: (p) => inner.get(p),
+    getRange: (p, s, e) => inner.getRange(p, s, e),
+    head: (p) => inner.head(p),
+    list: (p) => inner.list(p),
+    delete: (p) => inner.delete(p),
+    async put(p, data) {
+      if (!isLog(p) && fault.point === "during-parquet" && fault.batch === batch()) {
+        await inner.put(p, data.subarray(0, data.length >> 1));
+        killNow();
+      }
+      await inner.put(p, data);
+    },
+    putIfAbsent(p, data) {
+      if (isLog(p) && /^_delta_log\/\d{20}\.json$/.test(p)) {
+        maybeFault(fault, "after-parquet", batch());
+      }
+      return inner.putIfAbsent(p, data);
+    },
+  };
+}

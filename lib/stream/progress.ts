@@ -1,0 +1,139 @@
+/**
+ * Query progress like Spark's StreamingQueryProgress: one record per micro-batch (batch id, rows
+ * in, rows/s, duration, start/end offsets, lag per partition, rows out per table) and a final
+ * summary; printed as one text line or one JSON object each.
+ *
+ * @module
+ */
+import { fmtInt } from "../cli.ts";
+
+/** Offsets per partition, as decimal strings keyed by partition number (Spark's JSON form). */
+export type PartitionOffsets = Record<string, number>;
+
+/** What one micro-batch did. */
+export interface BatchProgress {
+  /** Query name. */
+  name: string;
+  /** Micro-batch id (resumes from the table's last STREAMING UPDATE of this query). */
+  batchId: number;
+  /** When the batch started (ISO). */
+  timestamp: string;
+  /** Kafka records read in this batch. */
+  numInputRows: number;
+  /** numInputRows / duration. */
+  processedRowsPerSecond: number;
+  /** Duration parts in ms: build (parse/flatten), write (Parquet + commits), total. */
+  durationMs: { build: number; write: number; total: number };
+  /** The topic. */
+  topic: string;
+  /** First offset covered per partition (inclusive). */
+  startOffset: PartitionOffsets;
+  /** End offset per partition (exclusive: the next offset to read; the txn version). */
+  endOffset: PartitionOffsets;
+  /** Latest offset (high watermark) seen per assigned partition. */
+  latestOffset: PartitionOffsets;
+  /** latestOffset − committed end, per assigned partition. */
+  lag: PartitionOffsets;
+  /** Rows written per table (name → rows; 0 = txn-only commit, absent = no commit). */
+  sink: Record<string, { rows: number; version: number }>;
+  /** Records the sink rejected (dead letters), when it has such a notion. */
+  deadLetters?: number;
+}
+
+/** The end-of-query summary. */
+export interface QuerySummary {
+  /** Query name. */
+  name: string;
+  /** Micro-batches committed. */
+  batches: number;
+  /** Kafka records read and committed. */
+  records: number;
+  /** Rows written per table. */
+  rows: Record<string, number>;
+  /** Dead letters written. */
+  deadLetters: number;
+  /** Batches dropped because another writer moved the offsets (rebalance, conflict). */
+  droppedBatches: number;
+  /** Wall time in seconds. */
+  seconds: number;
+  /** Records per second over the wall time. */
+  recordsPerSecond: number;
+  /** Peak resident set size seen at batch ends, in bytes. */
+  peakRssBytes: number;
+  /** How the query ended: finished (available-now), stopped (signal/abort). */
+  ended: "finished" | "stopped";
+}
+
+function offsets(o: PartitionOffsets): string {
+  return Object.entries(o).map(([p, v]) => `${p}:${v}`).join(" ");
+}
+
+/**
+ * One text line for a batch.
+ *
+ * @example
+ * ```ts
+ * formatProgressText(p); // "batch 3  50,000 rows in  41,200 rows/s  1,214 ms  orders_raw +50,000 (v4) ..."
+ * ```
+ */
+export function formatProgressText(p: BatchProgress): string {
+  const sinks = Object.entries(p.sink).map(([name, s]) =>
+    `${name} +${fmtInt(s.rows)} (v${s.version})`
+  )
+    .join(", ");
+  const totalLag = Object.values(p.lag).reduce((a, b) => a + b, 0);
+  return `batch ${p.batchId}  ${fmtInt(p.numInputRows)} rows in  ${
+    fmtInt(Math.round(p.processedRowsPerSecond))
+  } rows/s  ${fmtInt(Math.round(p.durationMs.total))} ms  ${sinks}` +
+    (p.deadLetters !== undefined ? `  dead letters ${fmtInt(p.deadLetters)}` : "") +
+    `  end {${offsets(p.endOffset)}}  lag ${fmtInt(totalLag)} {${offsets(p.lag)}}`;
+}
+
+/** One JSON line for a batch (Spark-like field names). */
+export function formatProgressJson(p: BatchProgress): string {
+  return JSON.stringify({
+    name: p.name,
+    batchId: p.batchId,
+    timestamp: p.timestamp,
+    numInputRows: p.numInputRows,
+    processedRowsPerSecond: Math.round(p.processedRowsPerSecond * 10) / 10,
+    durationMs: p.durationMs,
+    sources: [{
+      description: `Kafka[Subscribe[${p.topic}]]`,
+      startOffset: { [p.topic]: p.startOffset },
+      endOffset: { [p.topic]: p.endOffset },
+      latestOffset: { [p.topic]: p.latestOffset },
+      lag: { [p.topic]: p.lag },
+    }],
+    sink: p.sink,
+    ...(p.deadLetters !== undefined ? { deadLetters: p.deadLetters } : {}),
+  });
+}
+
+/** The summary as one text line. */
+export function formatSummaryText(s: QuerySummary): string {
+  const rows = Object.entries(s.rows).map(([t, n]) => `${t} ${fmtInt(n)} rows`).join(", ");
+  return `${s.name} ${s.ended}: ${fmtInt(s.batches)} batches, ${fmtInt(s.records)} records` +
+    (rows ? ` → ${rows}` : "") + `, ${fmtInt(s.deadLetters)} dead letters, ` +
+    `${s.seconds.toFixed(2)} s, ${fmtInt(Math.round(s.recordsPerSecond))} records/s, ` +
+    `peak RSS ${Math.round(s.peakRssBytes / 1e6)} MB` +
+    (s.droppedBatches > 0 ? `, ${s.droppedBatches} batches dropped and re-read` : "");
+}
+
+/** The summary as one JSON line. */
+export function formatSummaryJson(s: QuerySummary): string {
+  return JSON.stringify({ summary: s });
+}
+
+/**
+ * A progress callback printing each batch on stdout in the given format (none prints nothing).
+ *
+ * @example
+ * ```ts
+ * startQuery({ ...input, onProgress: progressPrinter("json") });
+ * ```
+ */
+export function progressPrinter(format: "text" | "json" | "none"): (p: BatchProgress) => void {
+  if (format === "none") return () => {};
+  return (p) => console.log(format === "json" ? formatProgressJson(p) : formatProgressText(p));
+}

@@ -1,0 +1,43 @@
+/**
+ * Small async primitives the engine's two loops (kafkajs fetch and the batch writer) use to wake
+ * each other: a {@link Notifier} and a sleep that a stop request cuts short.
+ *
+ * @module
+ */
+
+/** A level-free wake-up: `wait()` resolves on the next `notify()` or after a timeout. */
+export class Notifier {
+  #waiters: (() => void)[] = [];
+
+  /** Wakes every current waiter. */
+  notify(): void {
+    const w = this.#waiters;
+    this.#waiters = [];
+    for (const f of w) f();
+  }
+
+  /** Resolves on the next notify, or after `timeoutMs` (true = notified). */
+  wait(timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      let done = false;
+      const timer = setTimeout(() => {
+        if (done) return;
+        done = true;
+        this.#waiters = this.#waiters.filter((w) => w !== wake);
+        resolve(false);
+      }, timeoutMs);
+      const wake = () => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.#waiters.push(wake);
+    });
+  }
+}
+
+/** Resolves after ms. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,128 @@
+/**
+ * Writes one micro-batch to a sink's tables: builds the rows, then commits each table once, in
+ * order, with one `txn` per partition (version = the batch's end offset) and `expectedTxns` =
+ * the versions the batch started from. A partition a table already holds up to (or past) the
+ * batch's end gets no txn in that table; a table with nothing to record gets no commit.
+ *
+ * Runs in the engine's thread or in its sink worker (lib/stream/_sink_worker.ts).
+ *
+ * @module
+ */
+import { ConcurrentModificationError, TxnConflictError } from "../delta/errors.ts";
+import { append, commitTxns } from "../delta/table.ts";
+import type { RawChunk } from "../kafka/raw.ts";
+import { type Fault, faultStorage, maybeFault } from "./fault.ts";
+import { appIdFor } from "./offsets.ts";
+import type { Sink } from "./sink.ts";
+
+/** What a batch covers in one partition. */
+export interface PartitionPlan {
+  /** Partition number. */
+  partition: number;
+  /** Exclusive end offset (the txn version to commit). */
+  end: string;
+  /** Per target: first offset the table still needs (decimal text). */
+  from: string[];
+  /** Per target: the txn version the table is expected to hold (undefined = none). */
+  stored: (string | undefined)[];
+}
+
+/** The micro-batch to write. */
+export interface BatchPlan {
+  /** Query name (txn appId prefix). */
+  query: string;
+  /** Topic. */
+  topic: string;
+  /** Micro-batch id (commitInfo epochId). */
+  batchId: number;
+  /** 1-based number of this batch in this process (for the STREAM_FAULT hook). */
+  seq: number;
+  /** One entry per partition in the batch. */
+  partitions: PartitionPlan[];
+}
+
+/** Outcome of {@link writeBatch}. */
+export type BatchResult =
+  | {
+    ok: true;
+    /** Rows and version per table committed. */
+    sink: Record<string, { rows: number; version: number }>;
+    /** Dead letters written, when the sink has them. */
+    deadLetters?: number;
+    /** Time to build the rows, ms. */
+    buildMs: number;
+    /** Time to write files and commit, ms. */
+    writeMs: number;
+  }
+  | {
+    ok: false;
+    /** Another writer moved an offset: drop the batch and re-read the tables. */
+    conflict: string;
+    /** Tables committed before the conflict. */
+    sink: Record<string, { rows: number; version: number }>;
+  };
+
+/**
+ * Builds and commits a batch; returns `ok: false` with the reason on a txn conflict (the
+ * caller drops the batch), throws on any other failure.
+ */
+export async function writeBatch(
+  sink: Sink,
+  chunks: readonly RawChunk[],
+  plan: BatchPlan,
+  fault?: Fault,
+): Promise<BatchResult> {
+  const t0 = performance.now();
+  const byPartition = new Map(plan.partitions.map((p) => [p.partition, p]));
+  const from = plan.partitions.map((p) => p.from.map(Number));
+  const index = new Map(plan.partitions.map((p, i) => [p.partition, i]));
+  const out = sink.build(chunks, (t, p) => from[index.get(p)!][t]);
+  const t1 = performance.now();
+  maybeFault(fault, "before-parquet", plan.seq);
+  const done: Record<string, { rows: number; version: number }> = {};
+  const targets = sink.targets;
+  try {
+    for (let t = 0; t < targets.length; t++) {
+      const txns: Record<string, bigint> = {};
+      const expected: Record<string, bigint | undefined> = {};
+      for (const p of byPartition.values()) {
+        const end = BigInt(p.end);
+        if (end <= BigInt(p.from[t])) continue;
+        const appId = appIdFor(plan.query, plan.topic, p.partition);
+        txns[appId] = end;
+        expected[appId] = p.stored[t] === undefined ? undefined : BigInt(p.stored[t]!);
+      }
+      if (Object.keys(txns).length === 0) continue;
+      const storage = faultStorage(targets[t].table.storage, fault, () => plan.seq);
+      const data = out.tables[t];
+      const opts = {
+        txns,
+        expectedTxns: expected,
+        operation: "STREAMING UPDATE",
+        operationParameters: {
+          outputMode: "Append",
+          queryId: plan.query,
+          epochId: String(plan.batchId),
+        },
+      };
+      const res = data.numRows > 0
+        ? await append(storage, data, opts)
+        : await commitTxns(storage, txns, opts);
+      done[targets[t].name] = { rows: data.numRows, version: res.version };
+      if (t < targets.length - 1) maybeFault(fault, "between-tables", plan.seq);
+    }
+  } catch (e) {
+    if (e instanceof TxnConflictError || e instanceof ConcurrentModificationError) {
+      return { ok: false, conflict: e.message.split(";")[0], sink: done };
+    }
+    throw e;
+  }
+  maybeFault(fault, "after-commit", plan.seq);
+  return {
+    ok: true,
+    sink: done,
+    ...(out.deadLetters !== undefined ? { deadLetters: out.deadLetters } : {}),
+    buildMs: t1 - t0,
+    writeMs: performance.now() - t1,
+  };
+}

@@ -1,0 +1,68 @@
+// Raw stream: every Kafka record of the orders topic ▶ Delta table orders_raw (bronze),
+// exactly-once. Port of the seed's streaming notebook (readStream.format("kafka") with
+// CAST(key AS STRING), CAST(value AS STRING) … writeStream.format("delta")).
+// Needs a Kafka broker (deno task kafka:up): without one, the first cell stops and says so.
+//
+//   deno task consume:stream                         # runs until Ctrl-C, a micro-batch per second
+//   deno task consume:stream -- --available-now      # what the topic holds now, then stop
+//   deno task consume:stream -- --progress json --max-offsets-per-trigger 10000
+
+// %% Setup: configuration from flags, env and .env
+import { COMMON_HELP, describeConfig, loadConfig } from "../lib/config.ts";
+import { requireBroker } from "../lib/notebook/preflight.ts";
+import { exitOnFailure, log } from "../lib/cli.ts";
+import { createKafka } from "../lib/kafka/client.ts";
+import {
+  formatSummaryJson,
+  formatSummaryText,
+  parseStreamOptions,
+  progressPrinter,
+  rawSink,
+  startQuery,
+  stopOnSignals,
+  STREAM_HELP,
+  STREAM_OPTIONS,
+} from "../lib/stream/mod.ts";
+import { liveStreamView, pointFromStream } from "../lib/notebook/stream_view.ts";
+
+const failure = exitOnFailure();
+
+const USAGE = `Usage: deno task consume:stream [-- options]
+Streams the topic's records into the Delta table --table (default <lakehouse>/orders_raw):
+key, value (as strings), topic, partition, offset, timestamp, timestampType. Each micro-batch
+is one Delta commit carrying the consumed offsets, so a restart resumes exactly where it stopped.
+
+${STREAM_HELP}
+${COMMON_HELP}`;
+
+const loaded = loadConfig({ tableName: "orders_raw", options: STREAM_OPTIONS });
+const { config, flags } = loaded;
+failure.kafka = config.kafka;
+if (loaded.help) {
+  console.log(USAGE);
+  Deno.exit(0);
+}
+const options = parseStreamOptions(flags, "orders_raw");
+log("config", describeConfig(config).replaceAll("\n", "\n                   "));
+await requireBroker(config.kafka);
+
+// %% The sink: Delta table orders_raw (created when missing)
+const sink = await rawSink(config.table!);
+log("table", `${config.table} (query ${options.queryName})`);
+
+// %% Run the query until the topic is drained (--available-now) or SIGINT/SIGTERM
+const query = startQuery({
+  kafka: createKafka(config.kafka),
+  settings: config.kafka,
+  topic: config.topic,
+  sink,
+  options,
+  onProgress: liveStreamView("orders_raw", pointFromStream, progressPrinter(options.progress)),
+});
+const removeSignals = stopOnSignals(query);
+const summary = await query.done;
+removeSignals();
+
+// %% Summary (JSON with --progress json)
+if (options.progress === "json") console.log(formatSummaryJson(summary));
+log("done", formatSummaryText(summary));
