@@ -62,6 +62,8 @@ await producer.connect();
 let lastProgress = 0;
 const summary = await publishOrders(producer, config.topic, readLines(files), {
   batchSize,
+  // A request carries one record batch per partition; keep each well under the broker's 1 MiB.
+  batchBytes: 768 * 1024 * n,
   onSkip: (s) => console.error(`${s.file}:${s.line}: skipped (${s.reason}): ${s.message}`),
   onProgress: (sent, skipped, ms) => {
     if (flags.quiet || ms - lastProgress < 2000) return;
