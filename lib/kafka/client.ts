@@ -21,7 +21,32 @@ const LEVELS: Record<ClientLogLevel, logLevel> = {
 };
 
 /** Messages kafkajs logs that carry no information for a user (they are harmless). */
-const NOISE = [/TimeoutNegativeWarning/, /The group is rebalancing, re-joining/];
+const NOISE = [
+  /TimeoutNegativeWarning/,
+  /The group is rebalancing, re-joining/,
+  /The group is rebalancing, so a rejoin is needed/,
+  /Specified group generation id is not valid/,
+];
+
+/**
+ * kafkajs logs each failed connection, TLS handshake and SASL attempt (and each retry) at ERROR
+ * level before it gives up and throws; the throw becomes one explained line ({@link
+ * explainKafkaError}), so these repeats are not printed. (Retriable coordinator answers too.)
+ */
+const REPEATED_BY_THE_ERROR = [
+  /Connection error|Failed to connect to seed broker|Closed connection|Connection timeout/i,
+  /SASL \w+ authentication failed|Authentication failed|SaslAuthenticate/i,
+  /certificate|TLS|SSL/i,
+  /coordinator is (loading|not available)|not the correct coordinator/i,
+  /Not authorized to access|authorization failed/i,
+];
+
+const LEVEL_NAMES: Record<number, string> = {
+  [logLevel.ERROR]: "error",
+  [logLevel.WARN]: "warn",
+  [logLevel.INFO]: "info",
+  [logLevel.DEBUG]: "debug",
+};
 
 // kafkajs computes a negative timeout in its request queue, which Node (and Deno) report as a
 // TimeoutNegativeWarning; the timer just fires at once, so the warning is harmless noise.
@@ -47,15 +72,19 @@ export function kafkaConfig(
     retry: { initialRetryTime: 300, retries: 5, maxRetryTime: 5000 },
     logCreator: () => ({ namespace, level: lvl, log }) => {
       const { message, ...extra } = log;
-      if (NOISE.some((re) => re.test(String(message)))) return;
-      const name = logLevel[lvl] ?? String(lvl);
+      const said = `${message} ${"error" in extra ? extra.error : ""}`;
+      if (NOISE.some((re) => re.test(said))) return;
       const detail = "error" in extra && extra.error ? `: ${extra.error}` : "";
-      console.error(`kafka ${name.toLowerCase()} [${namespace}] ${message}${detail}`);
+      if (lvl <= logLevel.WARN && REPEATED_BY_THE_ERROR.some((re) => re.test(message + detail))) {
+        return;
+      }
+      const name = LEVEL_NAMES[lvl] ?? String(lvl);
+      console.error(`kafka ${name} [${namespace}] ${message}${detail}`);
     },
   };
   if (settings.securityProtocol === "SASL_SSL") {
     config.ssl = settings.caFile
-      ? { ca: [readFileSync(settings.caFile, "utf8")], rejectUnauthorized: true }
+      ? { ca: [readCaFile(settings.caFile)], rejectUnauthorized: true }
       : true;
     if (settings.sasl) {
       config.sasl = {
@@ -66,6 +95,26 @@ export function kafkaConfig(
     }
   }
   return config;
+}
+
+function readCaFile(path: string): string {
+  let pem: string;
+  try {
+    pem = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new KafkaUnavailableError(
+      `cannot read the CA file '${path}' (--ca-file / KAFKA_CA_FILE): ${
+        (e as Error).message.split("\n")[0]
+      }; give the PEM file of the CA that signed the brokers' certificates`,
+    );
+  }
+  if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new KafkaUnavailableError(
+      `the CA file '${path}' (--ca-file / KAFKA_CA_FILE) holds no PEM certificate ` +
+        "(-----BEGIN CERTIFICATE-----); give the CA certificate in PEM form",
+    );
+  }
+  return pem;
 }
 
 /** Creates a kafkajs client for the settings. */
@@ -83,6 +132,13 @@ export class TopicNotFoundError extends Error {
   override name = "TopicNotFoundError";
 }
 
+/** ` as 'abcd****'`: the SASL user (API key) shortened as describeConfig shows it, or "". */
+function asUser(settings: KafkaSettings): string {
+  const key = settings.sasl?.username.reveal();
+  if (!key) return "";
+  return ` as '${key.length <= 4 ? "****" : `${key.slice(0, 4)}****`}'`;
+}
+
 /**
  * Turns a kafkajs (or socket/TLS) error into one line naming the broker and what to do.
  * Never includes secrets: it only reads error names and messages.
@@ -98,17 +154,66 @@ export function explainKafkaError(error: unknown, settings: KafkaSettings): stri
       (e as { cause?: unknown }).cause;
   }
   const text = chain.join(" | ");
+  const tls = settings.securityProtocol === "SASL_SSL";
   if (/SASL_AUTHENTICATION_FAILED|SaslAuthenticationFailed|Authentication failed/i.test(text)) {
-    return `authentication failed on ${servers} (SASL PLAIN): check KAFKA_API_KEY and KAFKA_API_SECRET`;
+    return `authentication failed on ${servers} (SASL PLAIN): the broker rejected the API key or ` +
+      "secret; check KAFKA_API_KEY and KAFKA_API_SECRET";
   }
-  if (/self[- ]signed|unable to verify|UNABLE_TO_GET_ISSUER|CERT_|certificate/i.test(text)) {
-    return `the TLS certificate of ${servers} is not trusted: pass the CA with --ca-file or KAFKA_CA_FILE`;
+  if (/ILLEGAL_SASL_STATE|UNSUPPORTED_SASL_MECHANISM|SASL mechanism/i.test(text)) {
+    return `SASL PLAIN is not enabled on ${servers}: use the broker's SASL_SSL (PLAIN) listener`;
   }
-  if (/TOPIC_AUTHORIZATION_FAILED|TopicAuthorizationFailed/i.test(text)) {
-    return `not authorized for the topic on ${servers}: grant this principal the topic ACLs it needs`;
+  const cert = text.match(
+    /(self[- ]signed certificate[\w ]*|unable to (?:verify|get)[\w ]*certificate[\w ]*|certificate has expired|Hostname\/IP does not match[^|]*|UnknownIssuer|invalid peer certificate[^|]*)/i,
+  );
+  if (cert || /UNABLE_TO_GET_ISSUER|CERT_|ERR_TLS_CERT/i.test(text)) {
+    const why = cert ? ` (${cert[1].trim()})` : "";
+    return settings.caFile
+      ? `the TLS certificate of ${servers} is not trusted${why} with the CA file ` +
+        `'${settings.caFile}': give the CA that signed the broker's certificate with --ca-file ` +
+        "or KAFKA_CA_FILE"
+      : `the TLS certificate of ${servers} is not trusted${why}: pass the CA that signed it ` +
+        "with --ca-file FILE or KAFKA_CA_FILE=FILE (for the local broker: .cache/kafka/tls/ca.pem)";
+  }
+  if (
+    tls &&
+    /before secure TLS connection|wrong version number|packet length too long|InvalidContentType|corrupt message|record overflow|ECONNRESET/i
+      .test(text)
+  ) {
+    return `the TLS handshake with ${servers} failed: is it a PLAINTEXT listener? Use the ` +
+      "SASL_SSL address (the local broker's is in .cache/kafka/sasl.env), or unset KAFKA_API_KEY " +
+      "for PLAINTEXT";
+  }
+  if (
+    /TOPIC_AUTHORIZATION_FAILED|TopicAuthorizationFailed|Not authorized to access topics/i.test(
+      text,
+    )
+  ) {
+    const who = asUser(settings);
+    return `not authorized for a topic on ${servers}${who} (TOPIC_AUTHORIZATION_FAILED): ` +
+      "ask for the ACLs this job needs (READ/DESCRIBE on its input, WRITE on its output topic)";
+  }
+  if (/TRANSACTIONAL_ID_AUTHORIZATION_FAILED|Transactional Id authorization failed/i.test(text)) {
+    const who = asUser(settings);
+    return `not authorized to use the transactional id on ${servers}${who}: ask for WRITE and ` +
+      "DESCRIBE on the TransactionalId resource (the query name)";
+  }
+  if (/GROUP_AUTHORIZATION_FAILED|Group authorization failed/i.test(text)) {
+    const who = asUser(settings);
+    return `not authorized for the consumer group on ${servers}${who}: ask for READ on the ` +
+      "Group resource (the query name)";
+  }
+  if (/CLUSTER_AUTHORIZATION_FAILED|Cluster authorization failed/i.test(text)) {
+    const who = asUser(settings);
+    return `not authorized on the cluster ${servers}${who} (CLUSTER_AUTHORIZATION_FAILED): ask ` +
+      "for the cluster ACL this operation needs (e.g. CREATE to create topics)";
   }
   if (/UNKNOWN_TOPIC_OR_PARTITION|does not host this topic-partition/i.test(text)) {
     return `a topic does not exist on ${servers}: create it (deno task produce creates retail-data-new)`;
+  }
+  if (!tls && /Closed connection|ECONNRESET|socket hang up/i.test(text)) {
+    return `${servers} closed the connection at the first request: if it is a SASL_SSL listener, ` +
+      "set KAFKA_API_KEY, KAFKA_API_SECRET (and KAFKA_CA_FILE for a private CA); " +
+      "the local broker's are in .cache/kafka/sasl.env (--env-file)";
   }
   if (
     /ECONNREFUSED|Connection refused|KafkaJSConnectionError|ENOTFOUND|Failed to connect/i.test(text)
@@ -119,6 +224,40 @@ export function explainKafkaError(error: unknown, settings: KafkaSettings): stri
   const first = (error as Error)?.message ?? String(error);
   return `Kafka error on ${servers}: ${first}`;
 }
+
+/**
+ * True for Kafka failures that retrying cannot fix (rejected credentials, an untrusted or
+ * mismatched certificate, a TLS/PLAINTEXT listener mix-up, missing ACLs, an unreadable CA file):
+ * a stream's reconnect loop should stop and report them at once.
+ *
+ * @example
+ * ```ts
+ * try { await consumer.connect(); } catch (e) { if (isPermanentKafkaError(e)) throw e; }
+ * ```
+ */
+export function isPermanentKafkaError(error: unknown): boolean {
+  if ((error as Error)?.name === "KafkaUnavailableError") return true;
+  const chain: string[] = [];
+  let e: unknown = error;
+  for (let i = 0; e && i < 6; i++) {
+    const err = e as { name?: string; message?: string; type?: string; code?: string };
+    chain.push(`${err.name ?? ""} ${err.type ?? ""} ${err.code ?? ""} ${err.message ?? ""}`);
+    e = (e as { originalError?: unknown }).originalError ?? (e as { cause?: unknown }).cause;
+  }
+  return PERMANENT.test(chain.join(" | "));
+}
+
+const PERMANENT = new RegExp(
+  [
+    "SASL_AUTHENTICATION_FAILED|SaslAuthenticationFailed|Authentication failed",
+    "UNSUPPORTED_SASL_MECHANISM|ILLEGAL_SASL_STATE",
+    "self[- ]signed certificate|unable to (?:verify|get)[\\w ]*certificate|certificate has expired",
+    "Hostname/IP does not match|UnknownIssuer|invalid peer certificate|UNABLE_TO_GET_ISSUER|ERR_TLS_CERT",
+    "before secure TLS connection|wrong version number|packet length too long",
+    "[A-Z_]*AUTHORIZATION_FAILED|Not authorized to access|authorization failed",
+  ].join("|"),
+  "i",
+);
 
 /** Partition count of a topic, or undefined when it does not exist. */
 export async function topicPartitions(admin: Admin, topic: string): Promise<number | undefined> {

@@ -6,12 +6,25 @@
  *
  * ```sh
  * deno run -A lib/kafka/local_broker.ts up     [--port 9092] [--controller-port 9093] [--dir .cache/kafka]
+ *                                              [--sasl-port 9094 | --no-sasl-ssl]
  * deno run -A lib/kafka/local_broker.ts down   [--dir .cache/kafka]
  * deno run -A lib/kafka/local_broker.ts status [--dir .cache/kafka]
  * ```
  *
  * The state directory holds `server.properties`, `data/` (the log dirs), `broker.log` and
  * `broker.pid`; the jars are shared by every state directory under `.cache/kafka/libs`.
+ *
+ * Besides PLAINTEXT (port, unauthenticated, as before) the broker opens a SASL_SSL listener
+ * (SASL PLAIN over TLS, as Confluent Cloud) on `--sasl-port` (default port + 2, i.e. 9094), with a
+ * throw-away CA and server certificate under `<dir>/tls/` (clients trust `tls/ca.pem`) and two
+ * users whose passwords are generated at the first start and never printed: `client` (in
+ * `<dir>/sasl.env`: KAFKA_BOOTSTRAP_SERVERS, KAFKA_API_KEY, KAFKA_API_SECRET, KAFKA_CA_FILE, for
+ * `--env-file`) and `admin` (a super user, in `<dir>/sasl-admin.env`), both mode 0600. The
+ * StandardAuthorizer is on with `allow.everyone.if.no.acl.found=true` and the PLAINTEXT principal
+ * `User:ANONYMOUS` as a super user: PLAINTEXT clients and resources without ACLs behave exactly as
+ * without an authorizer; ACLs (created by `admin`) restrict SASL users. Inter-broker and
+ * controller traffic stay PLAINTEXT on loopback. `--no-sasl-ssl` (or KAFKA_BROKER_SASL_SSL=0)
+ * starts the PLAINTEXT-only broker of before.
  * Exit codes: 0 ok, 1 failure, 2 a prerequisite is missing (java, mvn, Maven Central),
  * 3 `status` found no running broker.
  *
@@ -27,6 +40,8 @@ import { Kafka, logLevel } from "kafkajs";
 import { parseArgs } from "node:util";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseDotenv } from "../config.ts";
+import { ensureTls, TlsSetupError } from "./tls.ts";
 
 /** Kafka version whose jars `broker.pom.xml` resolves. */
 export const KAFKA_VERSION = "4.3.1";
@@ -42,6 +57,11 @@ const POM = join(ROOT, "lib/kafka/broker.pom.xml");
 export const DEFAULT_DIR: string = join(ROOT, ".cache/kafka");
 /** Default directory of the broker jars (shared by all state directories). */
 export const DEFAULT_LIBS_DIR: string = join(ROOT, ".cache/kafka/libs");
+
+/** SASL user of ordinary clients (its credentials are in `<dir>/sasl.env`). */
+export const SASL_CLIENT_USER = "client";
+/** SASL super user, e.g. for creating ACLs (its credentials are in `<dir>/sasl-admin.env`). */
+export const SASL_ADMIN_USER = "admin";
 
 /** JVM flags sized for a small shared machine: small heap, serial GC. */
 const JVM_OPTS = [
@@ -93,6 +113,13 @@ export interface BrokerOptions {
   port?: number;
   /** CONTROLLER listener port on 127.0.0.1 (default `port + 1`). */
   controllerPort?: number;
+  /**
+   * Open the SASL_SSL listener (PLAIN over TLS) and the ACL authorizer; default true unless the
+   * environment has KAFKA_BROKER_SASL_SSL=0.
+   */
+  saslSsl?: boolean;
+  /** SASL_SSL listener port on 127.0.0.1 (default the dir's saved one, else `port + 2`). */
+  saslPort?: number;
   /** State directory (config, data, log, pid file); default `.cache/kafka`. */
   dir?: string;
   /** Directory the jars are copied to; default `.cache/kafka/libs`. */
@@ -117,6 +144,20 @@ export interface BrokerInfo {
   alreadyRunning: boolean;
   /** Milliseconds from the call to the broker answering metadata requests. */
   elapsedMs: number;
+  /** The SASL_SSL listener, when this broker has one. */
+  sasl?: SaslListenerInfo;
+}
+
+/** Where clients find the SASL_SSL listener and its credentials (never the passwords). */
+export interface SaslListenerInfo {
+  /** Bootstrap address of the SASL_SSL listener, e.g. `127.0.0.1:9094`. */
+  bootstrap: string;
+  /** PEM file of the throw-away CA that signed the listener's certificate. */
+  caFile: string;
+  /** Env file (0600) for the `client` user: bootstrap, security protocol, key, secret, CA file. */
+  envFile: string;
+  /** Env file (0600) for the `admin` super user, same variables. */
+  adminEnvFile: string;
 }
 
 /** What `brokerStatus` found. */
@@ -135,6 +176,8 @@ export interface BrokerStatus {
   logFile: string;
   /** Resident memory of the broker process in KiB, when running (from /proc). */
   rssKiB?: number;
+  /** The SASL_SSL listener configured in the state dir, when there is one. */
+  sasl?: SaslListenerInfo;
 }
 
 interface Paths {
@@ -144,6 +187,9 @@ interface Paths {
   props: string;
   log: string;
   pid: string;
+  tls: string;
+  saslEnv: string;
+  adminEnv: string;
 }
 
 function pathsOf(opts: BrokerOptions): Paths {
@@ -155,6 +201,9 @@ function pathsOf(opts: BrokerOptions): Paths {
     props: join(dir, "server.properties"),
     log: join(dir, "broker.log"),
     pid: join(dir, "broker.pid"),
+    tls: join(dir, "tls"),
+    saslEnv: join(dir, "sasl.env"),
+    adminEnv: join(dir, "sasl-admin.env"),
   };
 }
 
@@ -172,22 +221,112 @@ async function readText(path: string): Promise<string | undefined> {
   }
 }
 
+interface Ports {
+  port?: number;
+  controllerPort?: number;
+  saslPort?: number;
+}
+
 /** Ports from an existing server.properties, so `status`/`down` need no flags. */
-async function portsFromProps(props: string): Promise<{ port?: number; controllerPort?: number }> {
+async function portsFromProps(props: string): Promise<Ports> {
   const text = await readText(props);
-  const m = text?.match(/^listeners=PLAINTEXT:\/\/[^:]+:(\d+),CONTROLLER:\/\/[^:]+:(\d+)$/m);
-  return m ? { port: Number(m[1]), controllerPort: Number(m[2]) } : {};
+  const line = text?.match(/^listeners=(.*)$/m)?.[1];
+  if (!line) return {};
+  const ports: Record<string, number> = {};
+  for (const l of line.split(",")) {
+    const m = l.trim().match(/^([A-Z_]+):\/\/[^:]*:(\d+)$/);
+    if (m) ports[m[1]] = Number(m[2]);
+  }
+  return { port: ports.PLAINTEXT, controllerPort: ports.CONTROLLER, saslPort: ports.SASL_SSL };
 }
 
 async function resolvePorts(
   opts: BrokerOptions,
   p: Paths,
-): Promise<{ port: number; controllerPort: number }> {
+): Promise<{ port: number; controllerPort: number; saslPort?: number }> {
   const saved = await portsFromProps(p.props);
   const port = opts.port ?? saved.port ?? 9092;
   const controllerPort = opts.controllerPort ??
     (opts.port === undefined ? saved.controllerPort : undefined) ?? port + 1;
-  return { port, controllerPort };
+  const saslOn = opts.saslSsl ?? Deno.env.get("KAFKA_BROKER_SASL_SSL") !== "0";
+  const saslPort = !saslOn ? undefined : opts.saslPort ??
+    (opts.port === undefined ? saved.saslPort : undefined) ?? port + 2;
+  return { port, controllerPort, saslPort };
+}
+
+/** A password of 32 base64url characters (192 random bits). */
+function newPassword(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_");
+}
+
+/** Writes a file only its owner can read (also when it already existed with wider modes). */
+async function writePrivate(path: string, text: string): Promise<void> {
+  await Deno.writeTextFile(path, text, { mode: 0o600 });
+  await Deno.chmod(path, 0o600);
+}
+
+/** The env file text giving a client the SASL_SSL listener as `user`. */
+function saslEnvText(user: string, password: string, bootstrap: string, caFile: string): string {
+  return [
+    `# SASL_SSL listener of the local broker (lib/kafka/local_broker.ts), user '${user}'.`,
+    "# Rewritten at every start; the password stays. Use: deno task produce -- --env-file <this>",
+    `KAFKA_BOOTSTRAP_SERVERS=${bootstrap}`,
+    "KAFKA_SECURITY_PROTOCOL=SASL_SSL",
+    "KAFKA_SASL_MECHANISM=PLAIN",
+    `KAFKA_API_KEY=${user}`,
+    `KAFKA_API_SECRET=${password}`,
+    `KAFKA_CA_FILE=${caFile}`,
+    "",
+  ].join("\n");
+}
+
+/** The password saved in an env file by an earlier start, if any. */
+async function savedPassword(envFile: string): Promise<string | undefined> {
+  const text = await readText(envFile);
+  const secret = text === undefined ? undefined : parseDotenv(text).KAFKA_API_SECRET;
+  return secret && /^[A-Za-z0-9_-]{16,}$/.test(secret) ? secret : undefined;
+}
+
+/** The SASL_SSL listener's settings for `serverProperties` (paths and users' passwords). */
+export interface SaslListenerSettings {
+  /** Listener port on 127.0.0.1. */
+  port: number;
+  /** Kafka PEM keystore (key, certificate, CA). */
+  keystoreFile: string;
+  /** user name -> password, for the listener's JAAS config. */
+  users: Record<string, string>;
+  /** Principals besides User:ANONYMOUS (PLAINTEXT) that bypass ACLs, e.g. `User:admin`. */
+  superUsers: string[];
+}
+
+/** Certificates, passwords and env files for the SASL_SSL listener (made once, then reused). */
+async function prepareSasl(p: Paths, port: number): Promise<SaslListenerSettings> {
+  const tls = await ensureTls(p.tls);
+  const bootstrap = `${HOST}:${port}`;
+  const users: Record<string, string> = {};
+  for (const [user, file] of [[SASL_ADMIN_USER, p.adminEnv], [SASL_CLIENT_USER, p.saslEnv]]) {
+    users[user] = (await savedPassword(file)) ?? newPassword();
+    await writePrivate(file, saslEnvText(user, users[user], bootstrap, tls.caFile));
+  }
+  return {
+    port,
+    keystoreFile: tls.keystoreFile,
+    users,
+    superUsers: [`User:${SASL_ADMIN_USER}`],
+  };
+}
+
+/** The SASL_SSL listener a state dir's config has, described for clients. */
+async function saslInfo(p: Paths): Promise<SaslListenerInfo | undefined> {
+  const { saslPort } = await portsFromProps(p.props);
+  if (saslPort === undefined) return undefined;
+  return {
+    bootstrap: `${HOST}:${saslPort}`,
+    caFile: join(p.tls, "ca.pem"),
+    envFile: p.saslEnv,
+    adminEnvFile: p.adminEnv,
+  };
 }
 
 /** The pid in the pid file if that process is alive and is this dir's broker JVM. */
@@ -350,18 +489,44 @@ export async function ensureJars(
   return libs;
 }
 
-/** The server.properties text for a broker+controller node on loopback ports. */
-export function serverProperties(port: number, controllerPort: number, dataDir: string): string {
+/**
+ * The server.properties text for a broker+controller node on loopback ports; with `sasl`, also
+ * a SASL_SSL (PLAIN) listener and the StandardAuthorizer (PLAINTEXT stays unrestricted).
+ */
+export function serverProperties(
+  port: number,
+  controllerPort: number,
+  dataDir: string,
+  sasl?: SaslListenerSettings,
+): string {
+  const saslLines: string[] = [];
+  if (sasl) {
+    const jaasUsers = Object.entries(sasl.users).map(([u, pw]) => `user_${u}="${pw}"`).join(" ");
+    saslLines.push(
+      "sasl.enabled.mechanisms=PLAIN",
+      "listener.name.sasl_ssl.sasl.enabled.mechanisms=PLAIN",
+      "listener.name.sasl_ssl.plain.sasl.jaas.config=" +
+        `org.apache.kafka.common.security.plain.PlainLoginModule required ${jaasUsers};`,
+      "listener.name.sasl_ssl.ssl.keystore.type=PEM",
+      `listener.name.sasl_ssl.ssl.keystore.location=${sasl.keystoreFile}`,
+      "listener.name.sasl_ssl.ssl.client.auth=none",
+      "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+      `super.users=${["User:ANONYMOUS", ...sasl.superUsers].join(";")}`,
+      "allow.everyone.if.no.acl.found=true",
+    );
+  }
+  const saslListener = sasl ? `,SASL_SSL://${HOST}:${sasl.port}` : "";
   return [
     "# Written by lib/kafka/local_broker.ts on every start; edits are overwritten.",
     "process.roles=broker,controller",
     "node.id=1",
     `controller.quorum.voters=1@${HOST}:${controllerPort}`,
-    `listeners=PLAINTEXT://${HOST}:${port},CONTROLLER://${HOST}:${controllerPort}`,
-    `advertised.listeners=PLAINTEXT://${HOST}:${port}`,
+    `listeners=PLAINTEXT://${HOST}:${port},CONTROLLER://${HOST}:${controllerPort}${saslListener}`,
+    `advertised.listeners=PLAINTEXT://${HOST}:${port}${saslListener}`,
     "controller.listener.names=CONTROLLER",
     "inter.broker.listener.name=PLAINTEXT",
-    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT" +
+    (sasl ? ",SASL_SSL:SASL_SSL" : ""),
     `log.dirs=${dataDir}`,
     "auto.create.topics.enable=true",
     "num.partitions=1",
@@ -380,6 +545,7 @@ export function serverProperties(port: number, controllerPort: number, dataDir: 
     "num.recovery.threads.per.data.dir=1",
     "log.segment.bytes=1048576",
     "log.cleaner.dedupe.buffer.size=1048577",
+    ...saslLines,
     "",
   ].join("\n");
 }
@@ -537,6 +703,7 @@ async function startLocked(
     const { port } = await resolvePorts({ ...opts, port: undefined }, p);
     const bootstrap = `${HOST}:${port}`;
     await waitReady(bootstrap, running, p, timeoutMs);
+    const sasl = await saslInfo(p);
     return {
       bootstrap,
       pid: running,
@@ -544,15 +711,25 @@ async function startLocked(
       dir: p.dir,
       alreadyRunning: true,
       elapsedMs: performance.now() - t0,
+      ...(sasl ? { sasl } : {}),
     };
   }
 
-  const { port, controllerPort } = await resolvePorts(opts, p);
-  for (const used of [port, controllerPort]) {
+  const { port, controllerPort, saslPort } = await resolvePorts(opts, p);
+  const ports = saslPort === undefined ? [port, controllerPort] : [port, controllerPort, saslPort];
+  if (new Set(ports).size !== ports.length) {
+    throw new PortInUseError(
+      `the listener ports must differ (PLAINTEXT ${port}, CONTROLLER ${controllerPort}` +
+        `${saslPort === undefined ? "" : `, SASL_SSL ${saslPort}`}); pick others with ` +
+        "--port/--controller-port/--sasl-port",
+    );
+  }
+  for (const used of ports) {
     if (!portFree(used)) {
       throw new PortInUseError(
         `port ${HOST}:${used} is already in use by a process not started from ${p.dir}; ` +
-          `stop it, or pick other ports with --port/--controller-port`,
+          `stop it, or pick other ports with --port/--controller-port/--sasl-port ` +
+          "(or --no-sasl-ssl)",
       );
     }
   }
@@ -561,7 +738,10 @@ async function startLocked(
   await ensureJars(p.libs, log);
 
   await Deno.mkdir(p.data, { recursive: true });
-  await Deno.writeTextFile(p.props, serverProperties(port, controllerPort, p.data));
+  const saslSettings = saslPort === undefined ? undefined : await prepareSasl(p, saslPort);
+  if (saslSettings) log(`SASL_SSL listener on ${HOST}:${saslPort} (PLAIN, TLS from ${p.tls})`);
+  // 0600: with SASL it holds the users' passwords (the JAAS config).
+  await writePrivate(p.props, serverProperties(port, controllerPort, p.data, saslSettings));
   await formatStorage(p, log);
 
   await rotateLog(p.log);
@@ -599,6 +779,7 @@ async function startLocked(
     await settleCdsArchive(part, false);
     throw e;
   }
+  const sasl = await saslInfo(p);
   return {
     bootstrap,
     pid: child.pid,
@@ -606,6 +787,7 @@ async function startLocked(
     dir: p.dir,
     alreadyRunning: false,
     elapsedMs: performance.now() - t0,
+    ...(sasl ? { sasl } : {}),
   };
 }
 
@@ -686,6 +868,7 @@ export async function brokerStatus(opts: BrokerOptions = {}): Promise<BrokerStat
   const { port } = await resolvePorts(opts, p);
   const bootstrap = `${HOST}:${port}`;
   const pid = await livePid(p);
+  const sasl = await saslInfo(p);
   return {
     running: pid !== undefined,
     answering: await answers(bootstrap),
@@ -694,6 +877,7 @@ export async function brokerStatus(opts: BrokerOptions = {}): Promise<BrokerStat
     dir: p.dir,
     logFile: p.log,
     rssKiB: pid === undefined ? undefined : await rssKiB(pid),
+    ...(sasl ? { sasl } : {}),
   };
 }
 
@@ -704,6 +888,8 @@ async function main(argv: string[]): Promise<number> {
     options: {
       port: { type: "string" },
       "controller-port": { type: "string" },
+      "sasl-port": { type: "string" },
+      "no-sasl-ssl": { type: "boolean" },
       dir: { type: "string" },
       timeout: { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -713,7 +899,7 @@ async function main(argv: string[]): Promise<number> {
   if (values.help || !cmd || !["up", "down", "status"].includes(cmd)) {
     console.log(
       "usage: local_broker.ts up|down|status [--port 9092] [--controller-port 9093] " +
-        "[--dir .cache/kafka] [--timeout 90]",
+        "[--sasl-port 9094 | --no-sasl-ssl] [--dir .cache/kafka] [--timeout 90]",
     );
     return values.help ? 0 : 1;
   }
@@ -726,6 +912,8 @@ async function main(argv: string[]): Promise<number> {
   const opts: BrokerOptions = {
     port: num(values.port, "port"),
     controllerPort: num(values["controller-port"], "controller-port"),
+    saslPort: num(values["sasl-port"], "sasl-port"),
+    saslSsl: values["no-sasl-ssl"] ? false : undefined,
     dir: values.dir,
     timeoutMs: values.timeout ? Number(values.timeout) * 1000 : undefined,
   };
@@ -738,6 +926,13 @@ async function main(argv: string[]): Promise<number> {
         ? `Kafka already running on ${info.bootstrap} (pid ${info.pid}); checked in ${secs} s`
         : `Kafka ${KAFKA_VERSION} ready on ${info.bootstrap} (pid ${info.pid}) in ${secs} s`,
     );
+    if (info.sasl) {
+      console.log(
+        `SASL_SSL (PLAIN) on ${info.sasl.bootstrap}; CA file: ${info.sasl.caFile}; ` +
+          `client env file (mode 0600, secret not shown): ${info.sasl.envFile}`,
+      );
+      console.log(`  e.g. deno task produce -- --env-file ${info.sasl.envFile}`);
+    }
     console.log(`log: ${info.logFile}`);
     return 0;
   }
@@ -759,6 +954,9 @@ async function main(argv: string[]): Promise<number> {
         s.answering ? ` (but something answers on ${s.bootstrap})` : ""
       }`,
   );
+  if (s.running && s.sasl) {
+    console.log(`SASL_SSL: ${s.sasl.bootstrap}, CA ${s.sasl.caFile}, env file ${s.sasl.envFile}`);
+  }
   return s.running ? 0 : 3;
 }
 
@@ -767,7 +965,8 @@ if (import.meta.main) {
     Deno.exit(await main(Deno.args));
   } catch (e) {
     const err = e as Error;
-    const prereq = e instanceof ToolMissingError || e instanceof JarsUnavailableError;
+    const prereq = e instanceof ToolMissingError || e instanceof JarsUnavailableError ||
+      e instanceof TlsSetupError;
     console.error(`${err.name}: ${err.message}`);
     Deno.exit(prereq ? 2 : 1);
   }
