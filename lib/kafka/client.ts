@@ -26,6 +26,8 @@ const NOISE = [
   /The group is rebalancing, re-joining/,
   /The group is rebalancing, so a rejoin is needed/,
   /Specified group generation id is not valid/,
+  // Our stream engine logs its own retry line for each of these.
+  /Restarting the consumer in \d+ms/,
 ];
 
 /**

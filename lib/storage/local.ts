@@ -48,6 +48,21 @@ async function writeTemp(full: string, data: Uint8Array): Promise<string> {
   return tmp;
 }
 
+/** Why a local write failed, in words (os error numbers are Linux's). */
+function writeReason(e: unknown): string {
+  const text = String((e as Error)?.message ?? e);
+  if (/os error 28\b|No space left/i.test(text)) return "the disk is full";
+  if (/os error 30\b|Read-only file system/i.test(text)) return "the file system is read-only";
+  if (e instanceof Deno.errors.PermissionDenied || /os error 13\b/.test(text)) {
+    return "permission denied";
+  }
+  if (e instanceof Deno.errors.NotADirectory || /os error 20\b/.test(text)) {
+    return "a part of the path is a file, not a folder";
+  }
+  if (e instanceof Deno.errors.NotFound) return "its folder cannot be created";
+  return text;
+}
+
 /**
  * Storage over a local directory; `root` is a filesystem path (no URL scheme).
  *
@@ -64,6 +79,14 @@ export function localStorage(root: string, url: string = root): Storage {
     throw new StorageError(`storage operation on '${path}' under '${url}' failed: ${e}`, {
       cause: e,
     });
+  };
+  // A failed write says what to do; a missing parent that cannot be created is not "not found".
+  const wrapWrite = (path: string, e: unknown): never => {
+    throw new StorageError(
+      `cannot write '${path}' under '${url}': ${writeReason(e)}; make the folder writable ` +
+        "(and free some space), or point --table / --lakehouse / LAKEHOUSE elsewhere",
+      { cause: e },
+    );
   };
   return {
     url,
@@ -116,7 +139,7 @@ export function localStorage(root: string, url: string = root): Storage {
         tmp = undefined;
         await syncDir(dirname(full));
       } catch (e) {
-        wrap(path, e);
+        wrapWrite(path, e);
       } finally {
         if (tmp) await Deno.remove(tmp).catch(() => {});
       }
@@ -137,7 +160,7 @@ export function localStorage(root: string, url: string = root): Storage {
         await syncDir(dirname(full));
         return true;
       } catch (e) {
-        return wrap(path, e);
+        return wrapWrite(path, e);
       } finally {
         if (tmp) await Deno.remove(tmp).catch(() => {});
       }

@@ -1,7 +1,7 @@
 /**
  * The streaming engine's flags, modelled on Spark's Kafka source options and triggers:
  * `--starting-offsets`, `--starting-timestamp`, `--max-offsets-per-trigger`, `--trigger-interval`,
- * `--available-now`, `--fail-on-data-loss`, `--query-name`, `--progress`.
+ * `--available-now`, `--fail-on-data-loss`, `--query-name`, `--progress`, `--broker-timeout`.
  *
  * @module
  */
@@ -18,6 +18,9 @@ export const DEFAULT_MAX_OFFSETS_PER_TRIGGER = 20_000;
 
 /** Default trigger interval in ms (Spark's ProcessingTime("1 second")). */
 export const DEFAULT_TRIGGER_INTERVAL_MS = 1000;
+
+/** Default seconds the query waits for an unreachable broker before it fails. */
+export const DEFAULT_BROKER_TIMEOUT_S = 300;
 
 /** How progress is printed: one text line per batch, one JSON object per batch, or nothing. */
 export type ProgressFormat = "text" | "json" | "none";
@@ -46,6 +49,8 @@ export interface StreamOptions {
   metadataMaxAgeMs: number;
   /** Build and write batches in a worker thread, overlapping with fetching (default false). */
   sinkWorker: boolean;
+  /** How long the broker may stay unreachable before the query fails, ms (default 300 s). */
+  brokerTimeoutMs?: number;
 }
 
 /** parseArgs options of the engine flags (merge with COMMON_OPTIONS through loadConfig). */
@@ -61,6 +66,7 @@ export const STREAM_OPTIONS = {
   "no-group-offsets": { type: "boolean" },
   "session-timeout-ms": { type: "string" },
   worker: { type: "boolean" },
+  "broker-timeout": { type: "string" },
 } as const satisfies ParseArgsConfig["options"];
 
 /** Help text of the engine flags. */
@@ -79,6 +85,8 @@ export const STREAM_HELP = `Stream options (Spark Structured Streaming's Kafka s
   --session-timeout-ms N        consumer-group session timeout               [30000]
   --worker                      build and write batches in a second thread, overlapping
                                 with fetching (needs a free core; ~+130 MB RSS)
+  --broker-timeout SECONDS      fail (exit 2) when Kafka stays unreachable this
+                                long; until then wait, retry and log         [${DEFAULT_BROKER_TIMEOUT_S}]
   Offsets stored in the Delta table win over --starting-*: a restart resumes where it stopped.`;
 
 /** Parses a duration: `500ms`, `1s`, `1.5s`, `2m`, or a number of ms. */
@@ -163,5 +171,9 @@ export function parseStreamOptions(
       : positiveInt(s("session-timeout-ms")!, "session-timeout-ms"),
     metadataMaxAgeMs: 10_000,
     sinkWorker: Boolean(flags.worker),
+    brokerTimeoutMs: 1000 *
+      (s("broker-timeout") === undefined
+        ? DEFAULT_BROKER_TIMEOUT_S
+        : positiveInt(s("broker-timeout")!, "broker-timeout")),
   };
 }

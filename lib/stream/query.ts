@@ -16,6 +16,10 @@
  * partition) drops the batch and re-reads the tables. Consumer-group offsets are committed after
  * the Delta commits only so that lag tools see progress; they are never read back.
  *
+ * While Kafka is unreachable the query waits and retries (one `retry` log line per attempt) and
+ * resumes by itself; after `--broker-timeout` without an answer it fails with a
+ * KafkaUnavailableError (committed batches stay in the tables; a rerun resumes from them).
+ *
  * @module
  */
 import type { Admin, Consumer, Kafka, KafkaMessage } from "kafkajs";
@@ -23,7 +27,12 @@ import { log as cliLog } from "../cli.ts";
 import { findCommitInfo, listLog, readCommit } from "../delta/log.ts";
 import { commitTxns } from "../delta/table.ts";
 import { ConcurrentModificationError, TxnConflictError } from "../delta/errors.ts";
-import { explainKafkaError, TopicNotFoundError } from "../kafka/client.ts";
+import {
+  explainKafkaError,
+  isPermanentKafkaError,
+  KafkaUnavailableError,
+  TopicNotFoundError,
+} from "../kafka/client.ts";
 import type { KafkaSettings } from "../config.ts";
 import { topicTimestampType } from "../kafka/source.ts";
 import type { RawChunk } from "../kafka/raw.ts";
@@ -39,7 +48,7 @@ import {
   storedOffset,
   watermarks,
 } from "./offsets.ts";
-import type { StreamOptions } from "./options.ts";
+import { DEFAULT_BROKER_TIMEOUT_S, type StreamOptions } from "./options.ts";
 import type { BatchProgress, PartitionOffsets, QuerySummary } from "./progress.ts";
 import type { Sink } from "./sink.ts";
 import { Notifier, sleep } from "./signal.ts";
@@ -106,8 +115,6 @@ interface Slice {
   stored: (bigint | undefined)[];
 }
 
-const MAX_RETRIES = 12;
-
 /** The process's peak RSS so far (Linux VmHWM), or 0 where unknown. */
 function highWaterRss(): number {
   try {
@@ -167,6 +174,28 @@ export function startQuery(input: QueryInput): StreamQuery {
   const explain = (e: unknown) =>
     input.settings ? explainKafkaError(e, input.settings) : String((e as Error)?.message ?? e);
 
+  // Broker outages: since when Kafka has not answered, and the last error it gave.
+  const brokerTimeoutMs = opts.brokerTimeoutMs ?? DEFAULT_BROKER_TIMEOUT_S * 1000;
+  let brokerDownSince: number | undefined;
+  let brokerError: unknown;
+  const brokerFailed = (e: unknown) => {
+    brokerDownSince ??= Date.now();
+    brokerError = e;
+  };
+  const brokerAnswered = () => {
+    brokerDownSince = undefined;
+  };
+  /** Throws once Kafka has been unreachable for longer than --broker-timeout. */
+  const checkBrokerTimeout = () => {
+    if (brokerDownSince === undefined || Date.now() - brokerDownSince < brokerTimeoutMs) return;
+    const s = Math.round(brokerTimeoutMs / 1000);
+    throw new KafkaUnavailableError(
+      `${name}: Kafka has been unreachable for ${s} s (--broker-timeout ${s}); last error: ` +
+        `${explain(brokerError).split("\n")[0]}. Every committed batch is in the tables; ` +
+        `start the broker and run again to resume where it stopped`,
+    );
+  };
+
   const fresh = (partition: number): PartitionState => ({
     partition,
     ready: false,
@@ -195,13 +224,20 @@ export function startQuery(input: QueryInput): StreamQuery {
     if (rss > peakRss) peakRss = rss;
   };
 
+  /** Retries a Kafka call with backoff until it succeeds or --broker-timeout has passed. */
   async function withRetry<T>(label: string, fn: () => Promise<T>): Promise<T> {
     for (let attempt = 1;; attempt++) {
       try {
-        return await fn();
+        const r = await fn();
+        brokerAnswered();
+        return r;
       } catch (e) {
-        if (attempt >= MAX_RETRIES || stopping) throw e;
-        const delay = Math.min(30_000, 500 * 2 ** (attempt - 1));
+        // Rejected credentials or an untrusted certificate do not heal by waiting.
+        if (stopping || isPermanentKafkaError(e)) throw e;
+        brokerFailed(e);
+        checkBrokerTimeout();
+        const left = brokerDownSince! + brokerTimeoutMs - Date.now();
+        const delay = Math.max(1, Math.min(30_000, 500 * 2 ** (attempt - 1), left));
         log("retry", `${label} failed (${explain(e)}); retry ${attempt} in ${delay} ms`);
         await sleep(delay);
       }
@@ -257,6 +293,7 @@ export function startQuery(input: QueryInput): StreamQuery {
       isStale(): boolean;
     },
   ) => {
+    brokerAnswered();
     if (rejoining && rejoining.generation === generation && Date.now() - rejoining.at < 10_000) {
       throw rejoining.error;
     }
@@ -411,7 +448,10 @@ export function startQuery(input: QueryInput): StreamQuery {
     let topics: string[];
     try {
       topics = await admin.listTopics();
+      brokerAnswered();
     } catch (e) {
+      brokerFailed(e);
+      checkBrokerTimeout();
       log("retry", `${name}: cannot list topics (${explain(e)}); will retry`);
       return;
     }
@@ -438,6 +478,7 @@ export function startQuery(input: QueryInput): StreamQuery {
       phase = "waiting";
       await wake.wait(1000);
       if (crashed) throw crashed;
+      checkBrokerTimeout();
       await checkTopic();
     }
     return false;
@@ -628,14 +669,19 @@ export function startQuery(input: QueryInput): StreamQuery {
         readUncommitted: false,
         retry: {
           restartOnFailure: (e: Error) => {
-            if (stopping) return Promise.resolve(false);
+            if (stopping || isPermanentKafkaError(e)) return Promise.resolve(false);
+            brokerFailed(e);
             log("retry", `${name}: consumer failed (${explain(e)}); restarting it`);
             return Promise.resolve(true);
           },
         },
       });
       consumer = c;
-      c.on(c.events.GROUP_JOIN, ({ payload }) => onGroupJoin(payload.memberAssignment));
+      c.on(c.events.GROUP_JOIN, ({ payload }) => {
+        brokerAnswered();
+        onGroupJoin(payload.memberAssignment);
+      });
+      c.on(c.events.HEARTBEAT, brokerAnswered);
       c.on(c.events.END_BATCH_PROCESS, ({ payload }) => {
         if (payload.topic !== topic) return;
         const s = states.get(payload.partition);
@@ -671,6 +717,7 @@ export function startQuery(input: QueryInput): StreamQuery {
         if (!joined) {
           phase = "waiting";
           await wake.wait(500);
+          checkBrokerTimeout();
           await checkTopic();
           continue;
         }

@@ -21,12 +21,6 @@ import {
 const STREAMS = ["kafka-consumer-stream", "kafka-consumer-stream-cleaned", "kafka-producer-stream"];
 const streams = await existingNotebooks(STREAMS);
 const hasExplore = (await existingNotebooks(["explore-orders"])).length === 1;
-/**
- * SECURITY_KNOWN_STREAM_GAPS=1 skips the stream checks that fail today (2026-11-24): the consumer
- * streams retry a rejected secret / untrusted certificate for minutes instead of failing, and an
- * unwritable lakehouse gives a raw storage message (or a misleading "does not exist").
- */
-const KNOWN_GAPS = Deno.env.get("SECURITY_KNOWN_STREAM_GAPS") === "1";
 
 /** The notebook ended with exit 2 and exactly one `error:` line matching `pattern`. */
 function assertOneLine(
@@ -186,7 +180,7 @@ Deno.test("clear one-line failures on the SASL_SSL listener", async (t) => {
       };
       await t.step({
         name: `streams (${streams.join(", ") || "none yet"}): wrong secret, no CA, missing topic`,
-        ignore: streams.length === 0 || KNOWN_GAPS,
+        ignore: streams.length === 0,
         fn: async () => {
           problems.length = 0;
           for (const nb of streams) {
@@ -224,7 +218,7 @@ Deno.test("clear one-line failures on the SASL_SSL listener", async (t) => {
       const tableStreams = streams.filter((s) => s !== "kafka-producer-stream");
       await t.step({
         name: "streams: an unwritable lakehouse folder says which folder and what to do",
-        ignore: tableStreams.length === 0 || KNOWN_GAPS,
+        ignore: tableStreams.length === 0,
         fn: async () => {
           problems.length = 0;
           // Root ignores file modes, so "unwritable" is a path that can never be a directory:
