@@ -5,8 +5,10 @@
  * 2. creates .cache/venv with `deltalake` (delta-rs) and .cache/venv-spark with pyspark +
  *    delta-spark, the independent Delta readers of the interop tests, when missing,
  * 3. runs `deno test -A` over tests/ (extra arguments are passed on, e.g. a path or --filter),
- * 4. stops the broker if this run started it, and
- * 5. prints a plain `N passed, N failed` line taken from the test run's summary.
+ * 4. runs the end-to-end tests of the producer and the cleaned stream again with the notebooks
+ *    on the broker's SASL_SSL listener (KAFKA_TEST_SASL=1; the Confluent Cloud path),
+ * 5. stops the broker if this run started it, and
+ * 6. prints a plain `N passed, N failed` line summed over both runs.
  *
  * @module
  */
@@ -26,6 +28,32 @@ export function summaryCounts(output: string): { passed: number; failed: number 
   return { passed, failed };
 }
 
+/** End-to-end tests that run again with the notebooks on the SASL_SSL listener. */
+const SASL_E2E = ["tests/notebooks/producer_test.ts", "tests/notebooks/stream_cleaned_test.ts"];
+
+/** Runs `deno test -A <args>`, echoing its output; returns its exit code and summary counts. */
+async function denoTest(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; counts?: { passed: number; failed: number } }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["test", "-A", ...args],
+    env,
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const chunks: string[] = [];
+  const decoder = new TextDecoder();
+  for await (const chunk of child.stdout) {
+    await Deno.stdout.write(chunk);
+    chunks.push(decoder.decode(chunk, { stream: true }));
+  }
+  const { code } = await child.status;
+  const counts = summaryCounts(chunks.join(""));
+  if (!counts) console.error(`no test summary found: deno test exited with ${code}`);
+  return { code, counts };
+}
+
 async function main(): Promise<number> {
   const external = Deno.env.get("KAFKA_BOOTSTRAP_SERVERS");
   let startedBroker = false;
@@ -42,26 +70,17 @@ async function main(): Promise<number> {
     await setupSparkVenv((line) => console.error(line));
     const args = Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args;
     const paths = args.some((a) => !a.startsWith("-")) ? [] : ["tests/"];
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["test", "-A", ...args, ...paths],
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
-    // Echo the output while keeping it for the summary.
-    const chunks: string[] = [];
-    const decoder = new TextDecoder();
-    for await (const chunk of child.stdout) {
-      await Deno.stdout.write(chunk);
-      chunks.push(decoder.decode(chunk, { stream: true }));
+    const runs = [await denoTest([...args, ...paths])];
+    // The whole suite (no paths given) on the local broker: the Confluent Cloud path too.
+    const sasl = !external && paths.length > 0 && (await brokerStatus()).sasl?.envFile;
+    if (sasl) {
+      console.log("\n=== producer and cleaned stream again, notebooks over SASL_SSL");
+      runs.push(await denoTest(SASL_E2E, { KAFKA_TEST_SASL: "1", KAFKA_SASL_ENV_FILE: sasl }));
     }
-    const { code } = await child.status;
-    const counts = summaryCounts(chunks.join(""));
-    if (counts) console.log(`\n${counts.passed} passed, ${counts.failed} failed`);
-    else {
-      console.error(`no test summary found: deno test exited with ${code}`);
-      console.log("\n0 passed, 1 failed");
-    }
-    return code;
+    const passed = runs.reduce((n, r) => n + (r.counts?.passed ?? 0), 0);
+    const failed = runs.reduce((n, r) => n + (r.counts?.failed ?? 1), 0);
+    console.log(`\n${passed} passed, ${failed} failed`);
+    return runs.find((r) => r.code !== 0)?.code ?? 0;
   } finally {
     if (startedBroker) await stopBroker();
   }

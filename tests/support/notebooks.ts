@@ -6,6 +6,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { bootstrapServers } from "./kafka.ts";
+import { notebookSecurityEnv } from "./sasl.ts";
 
 /** What a notebook run printed and returned. */
 export interface NotebookRun {
@@ -33,6 +34,9 @@ export async function runNotebook(
     cwd: opts.cwd ?? ROOT,
     env: {
       KAFKA_BOOTSTRAP_SERVERS: bootstrapServers().join(","),
+      // KAFKA_TEST_SASL=1: the notebooks talk SASL_SSL (the local broker's listener), the tests'
+      // own clients stay on PLAINTEXT to the same broker.
+      ...notebookSecurityEnv(),
       KAFKAJS_NO_PARTITIONER_WARNING: "1",
       NO_COLOR: "1",
       ...opts.env,
