@@ -7,14 +7,17 @@
  * 3. runs `deno test -A` over tests/ (extra arguments are passed on, e.g. a path or --filter),
  * 4. runs the end-to-end tests of the producer and the cleaned stream again with the notebooks
  *    on the broker's SASL_SSL listener (KAFKA_TEST_SASL=1; the Confluent Cloud path),
- * 5. stops the broker if this run started it, and
- * 6. prints a plain `N passed, N failed` line summed over both runs.
+ * 5. runs the Delta, storage and stream tests again with every table on ADLS Gen2, against the
+ *    DFS stand-in (tests/support/dfs_standin.ts: Azure cannot be reached from here),
+ * 6. stops the broker if this run started it, and
+ * 7. prints a plain `N passed, N failed` line summed over all runs.
  *
  * @module
  */
 import { brokerStatus, startBroker, stopBroker } from "../lib/kafka/local_broker.ts";
 import { setupVenv } from "./support/python.ts";
 import { setupSparkVenv } from "./support/spark.ts";
+import { startStandinProcess } from "./support/storage_backends.ts";
 
 /** Reads deno test's summary (`ok | 12 passed (3 steps) | 1 failed | 2 ignored (5s)`). */
 export function summaryCounts(output: string): { passed: number; failed: number } | undefined {
@@ -27,6 +30,15 @@ export function summaryCounts(output: string): { passed: number; failed: number 
   const failed = Number(/(\d+) failed/.exec(last)?.[1] ?? 0);
   return { passed, failed };
 }
+
+/** The Delta, storage and stream tests that run again with tables on ADLS Gen2 (the DFS stand-in). */
+const ADLS_TESTS = [
+  "tests/delta/",
+  "tests/storage/",
+  "tests/stream/",
+  "tests/notebooks/stream_test.ts",
+  "tests/notebooks/stream_cleaned_test.ts",
+];
 
 /** End-to-end tests that run again with the notebooks on the SASL_SSL listener. */
 const SASL_E2E = ["tests/notebooks/producer_test.ts", "tests/notebooks/stream_cleaned_test.ts"];
@@ -76,6 +88,17 @@ async function main(): Promise<number> {
     if (sasl) {
       console.log("\n=== producer and cleaned stream again, notebooks over SASL_SSL");
       runs.push(await denoTest(SASL_E2E, { KAFKA_TEST_SASL: "1", KAFKA_SASL_ENV_FILE: sasl }));
+    }
+    if (paths.length > 0) {
+      console.log(
+        "\n=== Delta, storage and stream tests again, tables on ADLS Gen2 (DFS stand-in)",
+      );
+      const standin = await startStandinProcess();
+      try {
+        runs.push(await denoTest(ADLS_TESTS, standin.env));
+      } finally {
+        await standin.stop();
+      }
     }
     const passed = runs.reduce((n, r) => n + (r.counts?.passed ?? 0), 0);
     const failed = runs.reduce((n, r) => n + (r.counts?.failed ?? 1), 0);

@@ -4,6 +4,7 @@
  * @module
  */
 import { fromFileUrl } from "./_url.ts";
+import { adlsStorage } from "./adls.ts";
 import { UnsupportedSchemeError } from "./errors.ts";
 import { localStorage } from "./local.ts";
 import type { Storage } from "./storage.ts";
@@ -11,9 +12,17 @@ import type { Storage } from "./storage.ts";
 export type { FileInfo, Storage } from "./storage.ts";
 export { NotFoundError, StorageError, UnsupportedSchemeError } from "./errors.ts";
 export { localStorage } from "./local.ts";
+export {
+  AdlsAuthenticationError,
+  AdlsFilesystemNotFoundError,
+  AdlsLocationError,
+  AdlsPermissionError,
+  adlsStorage,
+} from "./adls.ts";
 
 /**
- * Open storage for a table location: a plain path or a file:// URL (abfss:// comes with adls.ts).
+ * Open storage for a table location: a plain path, a file:// URL, or ADLS Gen2
+ * (`abfss://<fs>@<account>.dfs.core.windows.net/<path>` or `https://<account>.dfs.core.windows.net/<fs>/<path>`).
  *
  * @example
  * ```ts
@@ -28,9 +37,15 @@ export function openStorage(location: string): Storage {
       return localStorage(location.replace(/\/+$/, "") || "/", location);
     case "file":
       return localStorage(fromFileUrl(location), location);
-    default:
-      throw new UnsupportedSchemeError(
-        `no storage for '${scheme}://' locations yet (in '${location}'); use a local path or file:// URL`,
-      );
+    case "abfss":
+    case "abfs":
+      return adlsStorage(location);
+    case "https":
+      if (/^https:\/\/[^/]+\.dfs\./i.test(location)) return adlsStorage(location);
+      break;
   }
+  throw new UnsupportedSchemeError(
+    `no storage for '${scheme}://' locations (in '${location}'); use a local path, a file:// URL ` +
+      `or an ADLS Gen2 location (abfss://<filesystem>@<account>.dfs.core.windows.net/<path>)`,
+  );
 }

@@ -1,4 +1,5 @@
 // Test helpers for tests/delta (not a test file).
+import { tempTableLocation } from "../support/storage_backends.ts";
 import * as arrow from "apache-arrow";
 
 /** The orders_cleaned columns used across tests. */
@@ -51,11 +52,11 @@ export function orders(n: number, start = 0): arrow.Table {
 
 /** Run `fn` with a fresh temp dir, removed afterwards. */
 export async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "delta-core-test-" });
+  const t = await tempTableLocation("delta-core-test");
   try {
-    await fn(dir);
+    await fn(t.location);
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    await t.cleanup();
   }
 }
 

@@ -1,3 +1,4 @@
+import { openStorage } from "../../lib/storage/mod.ts";
 import assert from "node:assert/strict";
 import { checkpointPath, createTable, type Snapshot, snapshot } from "../../lib/delta/mod.ts";
 import { decodeParquet } from "../../lib/delta/parquet.ts";
@@ -33,21 +34,23 @@ Deno.test("checkpoint every 10 commits; replay from it equals full replay around
         await t.commitTxns({ [`app-${i % 3}`]: i, big: 9_007_199_254_740_993n + BigInt(i) });
       } else await t.append(orders(4, i * 10), { txns: { stream: i } });
     }
-    const cps = [...Deno.readDirSync(`${dir}/_delta_log`)].map((e) => e.name).filter((n) =>
-      n.includes("checkpoint")
-    )
+    const cps = (await openStorage(dir).list("_delta_log/")).map((e) => e.path.slice(11)).filter((
+      n,
+    ) => n.includes("checkpoint"))
       .sort();
     assert.deepEqual(cps, [
       "00000000000000000010.checkpoint.parquet",
       "00000000000000000020.checkpoint.parquet",
       "_last_checkpoint",
     ]);
-    const last = JSON.parse(await Deno.readTextFile(`${dir}/_delta_log/_last_checkpoint`));
+    const last = JSON.parse(
+      new TextDecoder().decode(await openStorage(dir).get("_delta_log/_last_checkpoint")),
+    );
     assert.equal(last.version, 20);
     const s20 = await snapshot(dir, { version: 20 });
     assert.equal(last.numOfAddFiles, s20.files.length);
     assert.equal(last.size, 2 + s20.files.length + s20.tombstones.length + s20.txns.size);
-    assert.equal(last.sizeInBytes, (await Deno.stat(`${dir}/${checkpointPath(20)}`)).size);
+    assert.equal(last.sizeInBytes, (await openStorage(dir).head(checkpointPath(20)))!.size);
     for (const v of [9, 10, 11, 12, 19, 20, 21, 23]) {
       const fromCp = await snapshot(dir, { version: v });
       const full = await snapshot(dir, { version: v, useCheckpoints: false });
@@ -64,7 +67,7 @@ Deno.test("checkpoint parquet has the Spark/delta-rs column layout", () =>
   withTempDir(async (dir) => {
     const t = await createTable(dir, ordersSchema(), { partitionColumns: ["state"] });
     for (let i = 0; i < 10; i++) await t.append(orders(2, i * 2), { txns: { s: i } });
-    const table = decodeParquet(await Deno.readFile(`${dir}/${checkpointPath(10)}`));
+    const table = decodeParquet(await openStorage(dir).get(checkpointPath(10)));
     const desc = (f: { name: string; type: { toString(): string } }) =>
       `${f.type}`.replace(/\s+/g, "");
     const cols = Object.fromEntries(table.schema.fields.map((f) => [f.name, desc(f)]));
@@ -105,8 +108,7 @@ Deno.test("a failing checkpoint does not fail the commit", () =>
     });
     await t.append(orders(1));
     // Make the checkpoint path unwritable: a directory with the checkpoint's name.
-    await Deno.mkdir(`${dir}/${checkpointPath(2)}`, { recursive: true });
-    await Deno.writeTextFile(`${dir}/${checkpointPath(2)}/blocker`, "x");
+    await openStorage(dir).put(`${checkpointPath(2)}/blocker`, new TextEncoder().encode("x"));
     const warn = console.warn;
     const warnings: string[] = [];
     console.warn = (...a: unknown[]) => warnings.push(a.join(" "));
@@ -118,6 +120,6 @@ Deno.test("a failing checkpoint does not fail the commit", () =>
     }
     assert.equal(warnings.length, 1);
     assert.match(warnings[0], /checkpoint of version 2/);
-    await Deno.remove(`${dir}/${checkpointPath(2)}`, { recursive: true });
+    await openStorage(dir).delete(`${checkpointPath(2)}/blocker`);
     assert.equal((await snapshot(dir)).files.length, 2);
   }));

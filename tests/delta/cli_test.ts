@@ -1,3 +1,5 @@
+import { openStorage } from "../../lib/storage/mod.ts";
+import { tempTableLocation } from "../support/storage_backends.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as arrow from "apache-arrow";
@@ -38,14 +40,15 @@ async function run(args: string[]) {
 }
 
 async function withTable(fn: (dir: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir();
+  const tmp = await tempTableLocation("cli");
+  const dir = tmp.location;
   try {
     await createTable(dir, SCHEMA);
     await append(dir, rows([1n, 9007199254740993n], ["a", null], [1714557600123456n, 0n]));
     await append(dir, rows([3n], ["c"], [-1n]));
     await fn(dir);
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    await tmp.cleanup();
   }
 }
 
@@ -129,18 +132,18 @@ Deno.test("optimize and vacuum commands", async () => {
 });
 
 Deno.test("errors are one line with exit code 2: missing table, damaged log, bad flags", async () => {
-  const dir = await Deno.makeTempDir();
+  const tmp = await tempTableLocation("cli");
+  const dir = tmp.location;
   try {
-    const missing = await run(["show", join(dir, "nope")]);
+    const missing = await run(["show", `${dir}/nope`]);
     assert.equal(missing.code, 2);
     assert.equal(missing.err.length, 1);
     assert.match(missing.err[0], /^delta show: TableNotFoundError: no Delta table at/);
-    await Deno.mkdir(join(dir, "bad", "_delta_log"), { recursive: true });
-    await Deno.writeTextFile(
-      join(dir, "bad", "_delta_log", "00000000000000000000.json"),
-      '{"protocol":{"minRe',
+    await openStorage(`${dir}/bad`).put(
+      "_delta_log/00000000000000000000.json",
+      new TextEncoder().encode('{"protocol":{"minRe'),
     );
-    const bad = await run(["history", join(dir, "bad")]);
+    const bad = await run(["history", `${dir}/bad`]);
     assert.equal(bad.code, 2);
     assert.match(
       bad.err[0],
@@ -160,7 +163,7 @@ Deno.test("errors are one line with exit code 2: missing table, damaged log, bad
         join(REPO_ROOT, "lib", "delta", "cli.ts"),
         "--",
         "history",
-        join(dir, "nope"),
+        `${dir}/nope`,
       ],
       stdout: "piped",
       stderr: "piped",
@@ -169,7 +172,7 @@ Deno.test("errors are one line with exit code 2: missing table, damaged log, bad
     assert.equal(p.code, 2);
     assert.match(new TextDecoder().decode(p.stderr), /TableNotFoundError/);
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    await tmp.cleanup();
   }
 });
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Storage } from "../../lib/storage/storage.ts";
-import { localStorage } from "../../lib/storage/local.ts";
+import { openStorage } from "../../lib/storage/mod.ts";
 import {
   commit,
   CommitRetriesExhaustedError,
@@ -26,7 +26,8 @@ Deno.test("txn actions: latest version per appId, txn-only commits, exact int64"
     assert.equal(snap.txnVersion("none"), undefined);
     assert.equal(snap.files.length, 1, "txn-only commits add no files");
     const line =
-      (await Deno.readTextFile(`${dir}/_delta_log/00000000000000000002.json`)).split("\n")[1];
+      new TextDecoder().decode(await openStorage(dir).get("_delta_log/00000000000000000002.json"))
+        .split("\n")[1];
     const txn = JSON.parse(line).txn;
     assert.equal(txn.appId, "app-0");
     assert.equal(typeof txn.lastUpdated, "number");
@@ -70,9 +71,9 @@ function racingStorage(inner: Storage, rival: () => Promise<void>): Storage {
 Deno.test("lost race with a winning txn for our appId: TxnConflictError after the re-read", () =>
   withTempDir(async (dir) => {
     await createTable(dir, ordersSchema());
-    const s = racingStorage(localStorage(dir), async () => {
+    const s = racingStorage(openStorage(dir), async () => {
       await commit(
-        localStorage(dir),
+        openStorage(dir),
         0,
         [{ txn: { appId: "q", version: 1, lastUpdated: 1 } }],
         makeCommitInfo("WRITE", {}),
@@ -98,9 +99,9 @@ Deno.test("lost race with a winning txn for our appId: TxnConflictError after th
 Deno.test("lost race with a winning txn for our appId and no expectedTxns: concurrent transaction", () =>
   withTempDir(async (dir) => {
     await createTable(dir, ordersSchema());
-    const s = racingStorage(localStorage(dir), async () => {
+    const s = racingStorage(openStorage(dir), async () => {
       await commit(
-        localStorage(dir),
+        openStorage(dir),
         0,
         [{ txn: { appId: "q", version: 1, lastUpdated: 1 } }],
         makeCommitInfo("WRITE", {}),
@@ -121,7 +122,7 @@ Deno.test("lost race with a winning txn for our appId and no expectedTxns: concu
 Deno.test("blind appends retry past a winner; a metadata change conflicts", () =>
   withTempDir(async (dir) => {
     const t = await createTable(dir, ordersSchema());
-    const s = racingStorage(localStorage(dir), async () => {
+    const s = racingStorage(openStorage(dir), async () => {
       await t.append(orders(1, 100));
     });
     const add = {
@@ -138,9 +139,9 @@ Deno.test("blind appends retry past a winner; a metadata change conflicts", () =
     assert.equal(r.attempts, 2);
     const snap = await t.snapshot();
     const md = { ...snap.metadata, configuration: { "delta.appendOnly": "true" } };
-    const s2 = racingStorage(localStorage(dir), async () => {
+    const s2 = racingStorage(openStorage(dir), async () => {
       await commit(
-        localStorage(dir),
+        openStorage(dir),
         2,
         [{ metaData: md }],
         makeCommitInfo("SET TBLPROPERTIES", {}),
@@ -160,7 +161,7 @@ Deno.test("overwrite conflicts with a concurrent append and with a concurrent de
     const removes = snap.files.map((f) => ({
       remove: { path: f.path, deletionTimestamp: 1, dataChange: true },
     }));
-    const s = racingStorage(localStorage(dir), async () => {
+    const s = racingStorage(openStorage(dir), async () => {
       await t.append(orders(1, 50));
     });
     await assert.rejects(
@@ -174,7 +175,7 @@ Deno.test("overwrite conflicts with a concurrent append and with a concurrent de
     const removes2 = snap2.files.map((f) => ({
       remove: { path: f.path, deletionTimestamp: 1, dataChange: false },
     }));
-    const s2 = racingStorage(localStorage(dir), async () => {
+    const s2 = racingStorage(openStorage(dir), async () => {
       await t.overwrite(orders(1, 60));
     });
     await assert.rejects(
@@ -187,7 +188,7 @@ Deno.test("overwrite conflicts with a concurrent append and with a concurrent de
 Deno.test("ambiguous put-if-absent: the version exists with our txnId, so the commit succeeded", () =>
   withTempDir(async (dir) => {
     await createTable(dir, ordersSchema());
-    const inner = localStorage(dir);
+    const inner = openStorage(dir);
     const s: Storage = {
       ...inner,
       async putIfAbsent(path, data) {
@@ -208,7 +209,7 @@ Deno.test("ambiguous put-if-absent: the version exists with our txnId, so the co
 Deno.test("gives up after maxAttempts with a clear error", () =>
   withTempDir(async (dir) => {
     await createTable(dir, ordersSchema());
-    const inner = localStorage(dir);
+    const inner = openStorage(dir);
     let n = 0;
     const s: Storage = {
       ...inner,
@@ -239,8 +240,9 @@ Deno.test("concurrent in-process appends: contiguous versions, every row once", 
 Deno.test("several processes appending to one table at once: contiguous versions, every row once", () =>
   withTempDir(async (dir) => {
     const tableDir = `${dir}/t`;
+    const scripts = await Deno.makeTempDir();
     await createTable(tableDir, ordersSchema());
-    const script = `${dir}/writer.ts`;
+    const script = `${scripts}/writer.ts`;
     const lib = new URL("../../lib/delta/mod.ts", import.meta.url).href;
     const helpers = new URL("./_core_fixtures.ts", import.meta.url).href;
     await Deno.writeTextFile(
@@ -287,7 +289,9 @@ Deno.test("several processes appending to one table at once: contiguous versions
     const { read } = await import("../../lib/delta/mod.ts");
     assert.deepEqual(ids(await read(tableDir)), Array.from({ length: n * 5 }, (_, i) => i));
     assert.equal(
-      (await Deno.stat(`${tableDir}/_delta_log/00000000000000000020.checkpoint.parquet`)).isFile,
+      (await openStorage(tableDir).head("_delta_log/00000000000000000020.checkpoint.parquet")) !==
+        undefined,
       true,
     );
+    await Deno.remove(scripts, { recursive: true });
   }));

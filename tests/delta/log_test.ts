@@ -1,3 +1,4 @@
+import { openStorage } from "../../lib/storage/mod.ts";
 import assert from "node:assert/strict";
 import { CorruptLogError, createTable, read, snapshot } from "../../lib/delta/mod.ts";
 import { orders, ordersSchema, withTempDir } from "./_core_fixtures.ts";
@@ -20,8 +21,11 @@ Deno.test("a truncated JSON line gives CorruptLogError naming the file", () =>
   withTempDir(async (dir) => {
     await tableWithCommits(dir, 3);
     const f = "_delta_log/00000000000000000002.json";
-    const text = await Deno.readTextFile(`${dir}/${f}`);
-    await Deno.writeTextFile(`${dir}/${f}`, text.slice(0, Math.floor(text.length * 0.7)));
+    const text = new TextDecoder().decode(await openStorage(dir).get(f));
+    await openStorage(dir).put(
+      f,
+      new TextEncoder().encode(text.slice(0, Math.floor(text.length * 0.7))),
+    );
     await assert.rejects(() => read(dir), isCorrupt(f, /line \d+: not valid JSON/));
     assert.equal((await snapshot(dir, { version: 1 })).version, 1, "versions before it still load");
   }));
@@ -29,7 +33,7 @@ Deno.test("a truncated JSON line gives CorruptLogError naming the file", () =>
 Deno.test("a missing version (gap) gives CorruptLogError naming the missing file", () =>
   withTempDir(async (dir) => {
     await tableWithCommits(dir, 4);
-    await Deno.remove(`${dir}/_delta_log/00000000000000000002.json`);
+    await openStorage(dir).delete("_delta_log/00000000000000000002.json");
     await assert.rejects(
       () => snapshot(dir),
       isCorrupt("_delta_log/00000000000000000002.json", /missing/),
@@ -40,17 +44,17 @@ Deno.test("a checkpoint that does not parse gives CorruptLogError naming it", ()
   withTempDir(async (dir) => {
     await tableWithCommits(dir, 3, "2");
     const f = "_delta_log/00000000000000000002.checkpoint.parquet";
-    const bytes = await Deno.readFile(`${dir}/${f}`);
-    await Deno.writeFile(`${dir}/${f}`, bytes.slice(0, bytes.length - 20));
+    const bytes = await openStorage(dir).get(f);
+    await openStorage(dir).put(f, bytes.slice(0, bytes.length - 20));
     await assert.rejects(() => snapshot(dir), isCorrupt(f, /checkpoint cannot be read/));
-    await Deno.writeFile(`${dir}/${f}`, new TextEncoder().encode("not parquet at all"));
+    await openStorage(dir).put(f, new TextEncoder().encode("not parquet at all"));
     await assert.rejects(() => read(dir), isCorrupt(f, /checkpoint/));
   }));
 
 Deno.test("_last_checkpoint pointing at nothing gives CorruptLogError naming it", () =>
   withTempDir(async (dir) => {
     await tableWithCommits(dir, 3, "2");
-    await Deno.remove(`${dir}/_delta_log/00000000000000000002.checkpoint.parquet`);
+    await openStorage(dir).delete("_delta_log/00000000000000000002.checkpoint.parquet");
     await assert.rejects(
       () => snapshot(dir),
       isCorrupt("_delta_log/_last_checkpoint", /does not exist/),
@@ -60,7 +64,10 @@ Deno.test("_last_checkpoint pointing at nothing gives CorruptLogError naming it"
 Deno.test("an unparseable _last_checkpoint is ignored: replay finds the checkpoint by listing", () =>
   withTempDir(async (dir) => {
     await tableWithCommits(dir, 3, "2");
-    await Deno.writeTextFile(`${dir}/_delta_log/_last_checkpoint`, '{"version":2,"si');
+    await openStorage(dir).put(
+      "_delta_log/_last_checkpoint",
+      new TextEncoder().encode('{"version":2,"si'),
+    );
     const s = await snapshot(dir);
     assert.equal(s.version, 3);
     assert.equal(s.checkpointVersion, 2);
@@ -70,7 +77,10 @@ Deno.test("an unparseable _last_checkpoint is ignored: replay finds the checkpoi
 Deno.test("a log without protocol/metaData gives CorruptLogError naming version 0", () =>
   withTempDir(async (dir) => {
     await tableWithCommits(dir, 1);
-    await Deno.writeTextFile(`${dir}/_delta_log/00000000000000000000.json`, '{"commitInfo":{}}\n');
+    await openStorage(dir).put(
+      "_delta_log/00000000000000000000.json",
+      new TextEncoder().encode('{"commitInfo":{}}\n'),
+    );
     await assert.rejects(
       () => snapshot(dir),
       isCorrupt("_delta_log/00000000000000000000.json", /protocol/),

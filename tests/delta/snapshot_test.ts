@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { localStorage } from "../../lib/storage/local.ts";
+import { openStorage } from "../../lib/storage/mod.ts";
 import {
   commit,
   createTable,
@@ -56,7 +56,7 @@ Deno.test("time travel by version and by timestamp", () =>
 Deno.test("commit times are made monotonic (a clock going back is bumped to previous + 1 ms)", () =>
   withTempDir(async (dir) => {
     assert.deepEqual(monotonic([10, 5, 5, 20, 20]), [10, 11, 12, 20, 21]);
-    const s = localStorage(dir);
+    const s = openStorage(dir);
     await createTable(s, ordersSchema());
     const t0 = (await history(s))[0].timestamp;
     await commit(s, 0, [], makeCommitInfo("WRITE", {}, { timestamp: t0 - 5000 }));
@@ -68,7 +68,7 @@ Deno.test("commit times are made monotonic (a clock going back is bumped to prev
   }));
 
 async function setProtocol(dir: string, protocol: Record<string, unknown>) {
-  const s = localStorage(dir);
+  const s = openStorage(dir);
   const snap = await snapshot(s);
   await commit(s, snap.version, [{ protocol }], makeCommitInfo("UPGRADE PROTOCOL", {}));
 }
@@ -127,7 +127,7 @@ Deno.test("writer features we lack are refused before any file is written", () =
     );
     await setProtocol(dir, { minReaderVersion: 1, minWriterVersion: 4 });
     await assert.rejects(() => t.append(orders(1)), UnsupportedFeatureError);
-    const data = [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".parquet"));
+    const data = (await openStorage(dir).list("")).filter((e) => e.path.endsWith(".parquet"));
     assert.equal(data.length, 0);
     assert.equal((await t.read()).numRows, 0, "still readable");
   }));

@@ -1,3 +1,5 @@
+import { openStorage } from "../../lib/storage/mod.ts";
+import { tempTableLocation } from "../support/storage_backends.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as arrow from "apache-arrow";
@@ -16,18 +18,13 @@ function ids(values: number[]): arrow.Table {
   });
 }
 
-async function listFiles(dir: string, rel = ""): Promise<string[]> {
-  const out: string[] = [];
-  for await (const e of Deno.readDir(join(dir, rel))) {
-    const p = rel ? `${rel}/${e.name}` : e.name;
-    if (e.isDirectory) out.push(...await listFiles(dir, p));
-    else out.push(p);
-  }
-  return out.sort();
+async function listFiles(dir: string): Promise<string[]> {
+  return (await openStorage(dir).list("")).map((f) => f.path);
 }
 
 Deno.test("vacuum deletes only unreferenced files past the retention; dry run by default", async () => {
-  const dir = await Deno.makeTempDir();
+  const tmp = await tempTableLocation("vacuum");
+  const dir = tmp.location;
   try {
     await createTable(dir, SCHEMA);
     await append(dir, ids([1, 2]));
@@ -35,10 +32,10 @@ Deno.test("vacuum deletes only unreferenced files past the retention; dry run by
     await overwrite(dir, ids([3]));
     const live = (await snapshot(dir)).files.map((f) => f.path);
     // An orphan (failed writer), hidden files and a file under _-prefixed dir: only the orphan may go.
-    await Deno.writeFile(join(dir, "orphan.parquet"), new Uint8Array([1]));
-    await Deno.mkdir(join(dir, "_tmp"));
-    await Deno.writeFile(join(dir, "_tmp", "x.parquet"), new Uint8Array([1]));
-    await Deno.writeFile(join(dir, ".hidden.parquet"), new Uint8Array([1]));
+    const st = openStorage(dir);
+    await st.put("orphan.parquet", new Uint8Array([1]));
+    await st.put("_tmp/x.parquet", new Uint8Array([1]));
+    await st.put(".hidden.parquet", new Uint8Array([1]));
     const logBefore = (await listFiles(dir)).filter((p) => p.startsWith("_delta_log/"));
 
     // Now: everything is fresh, nothing to delete.
@@ -51,7 +48,7 @@ Deno.test("vacuum deletes only unreferenced files past the retention; dry run by
     const plan = await vacuum(dir, { now: later });
     assert.deepEqual(plan.files, [...old, "orphan.parquet"].sort());
     assert.equal(plan.deleted, 0);
-    assert.ok(await Deno.stat(join(dir, old[0])), "dry run deletes nothing");
+    assert.ok(await st.head(decodeURIComponent(old[0])), "dry run deletes nothing");
 
     const done = await vacuum(dir, { now: later, dryRun: false });
     assert.equal(done.deleted, 2);
@@ -65,7 +62,7 @@ Deno.test("vacuum deletes only unreferenced files past the retention; dry run by
     const ops = (await history(dir)).map((h) => h.operation);
     assert.deepEqual(ops.slice(0, 2), ["VACUUM END", "VACUUM START"]);
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    await tmp.cleanup();
   }
 });
 

@@ -66,9 +66,26 @@ def files_of(dt):
     return out
 
 
+def storage_options(path):
+    """delta-rs options for an abfss:// table, from the env the tests use (None for local paths)."""
+    if not path.startswith(("abfss://", "abfs://")):
+        return None
+    opts = {"account_name": path.split("@", 1)[1].split(".", 1)[0]}
+    if os.environ.get("AZURE_STORAGE_ACCOUNT_KEY"):
+        opts["account_key"] = os.environ["AZURE_STORAGE_ACCOUNT_KEY"]
+    elif os.environ.get("AZURE_STORAGE_SAS_TOKEN"):
+        opts["sas_token"] = os.environ["AZURE_STORAGE_SAS_TOKEN"].lstrip("?")
+    endpoint = os.environ.get("AZURE_STORAGE_DFS_ENDPOINT")
+    if endpoint:
+        opts["endpoint"] = endpoint
+        if endpoint.startswith("http://"):
+            opts["allow_http"] = "true"
+    return opts
+
+
 def dump(path, version):
     try:
-        dt = DeltaTable(path, version=version)
+        dt = DeltaTable(path, version=version, storage_options=storage_options(path))
     except Exception as e:  # noqa: BLE001 - reported to the caller
         return {"version": version, "error": f"{type(e).__name__}: {e}"}
     result = {
@@ -94,7 +111,7 @@ def main():
     path = sys.argv[1]
     which = sys.argv[2] if len(sys.argv) > 2 else "all"
     try:
-        latest = DeltaTable(path).version()
+        latest = DeltaTable(path, storage_options=storage_options(path)).version()
     except Exception as e:  # noqa: BLE001
         print(json.dumps({"latest": None, "error": f"{type(e).__name__}: {e}", "versions": []}))
         return

@@ -40,8 +40,8 @@ async function deltaRsRows(table: string): Promise<number> {
 Deno.test("cleaned stream: good orders flattened, every bad record dead-lettered with its reason, exactly once", async () => {
   const topic = await freshTopic("stream-cleaned", 6);
   const { dir, cleanup } = await tempLakehouse();
-  const cleaned = join(dir, "orders_cleaned");
-  const dead = join(dir, "orders_dead_letters");
+  const cleaned = `${dir}/orders_cleaned`;
+  const dead = `${dir}/orders_dead_letters`;
   try {
     const good = await orderRecords(await dataFiles(join(ROOT, "data")));
     const corpus = malformedOrders();

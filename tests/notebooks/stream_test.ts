@@ -22,7 +22,7 @@ const INVALID_UTF8 = new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]);
 Deno.test("raw stream: data/ to orders_raw exactly once, idempotent rerun, only new rows later", async () => {
   const topic = await freshTopic("stream-raw", 6);
   const { dir, cleanup } = await tempLakehouse();
-  const table = join(dir, "orders_raw");
+  const table = `${dir}/orders_raw`;
   try {
     const records = await orderRecords(await dataFiles(join(ROOT, "data")));
     records.push(
@@ -121,7 +121,7 @@ Deno.test("raw stream: data/ to orders_raw exactly once, idempotent rerun, only 
 Deno.test("raw stream: --starting-offsets latest is stored on first start, so a restart keeps it", async () => {
   const topic = await freshTopic("stream-latest", 2);
   const { dir, cleanup } = await tempLakehouse();
-  const table = join(dir, "orders_raw");
+  const table = `${dir}/orders_raw`;
   try {
     await produce(topic, [{ key: "a", value: "old-0", partition: 0 }, {
       key: "b",

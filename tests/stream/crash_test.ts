@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { dataFiles } from "../../lib/orders/lines.ts";
 import { snapshot } from "../../lib/delta/table.ts";
+import { openStorage } from "../../lib/storage/mod.ts";
 import { FAULT_POINTS } from "../../lib/stream/fault.ts";
 import { malformedOrders } from "../fixtures/malformed_orders.ts";
 import { deleteTopics, testKafka } from "../support/kafka.ts";
@@ -50,9 +51,9 @@ function args(topic: string, dir: string, query: string, max = 500): string[] {
   return [
     ...baseArgs(topic),
     "--table",
-    join(dir, "orders_cleaned"),
+    `${dir}/orders_cleaned`,
     "--dead-letters",
-    join(dir, "orders_dead_letters"),
+    `${dir}/orders_dead_letters`,
     "--available-now",
     "--progress",
     "json",
@@ -66,13 +67,13 @@ function args(topic: string, dir: string, query: string, max = 500): string[] {
 }
 
 async function assertExactlyOnce(dir: string, goodValues: string[], bad: number, total: number) {
-  const rows = await tableRows(join(dir, "orders_cleaned"));
+  const rows = await tableRows(`${dir}/orders_cleaned`);
   assert.deepEqual(
     rows.map(cleanedKey).sort(),
     expectedCleaned(goodValues),
     "cleaned rows exactly once",
   );
-  const dl = await tableRows(join(dir, "orders_dead_letters"));
+  const dl = await tableRows(`${dir}/orders_dead_letters`);
   assert.equal(dl.length, bad, "dead letters exactly once");
   assert.equal(new Set(dl.map((r) => `${r.partition}:${r.offset}`)).size, bad);
   const orders = new Set(rows.map((r) => `${r.kafka_partition}:${r.kafka_offset}`)).size;
@@ -99,15 +100,15 @@ Deno.test("crash: kill -9 at every point of a micro-batch, then rerun: no loss, 
           assert.equal(killed.signal, "SIGKILL", `${point}: killed (${killed.stderr.slice(-300)})`);
           assert.equal(killed.progress.length, 1, "batch 1 committed and reported, batch 2 not");
           if (point === "between-tables") {
-            const c = await storedOffsets(join(dir, "orders_cleaned"), query, topic, 3);
-            const d = await storedOffsets(join(dir, "orders_dead_letters"), query, topic, 3);
+            const c = await storedOffsets(`${dir}/orders_cleaned`, query, topic, 3);
+            const d = await storedOffsets(`${dir}/orders_dead_letters`, query, topic, 3);
             assert.ok(c.some((v, i) => v! > d[i]!), `cleaned ahead of dead letters: ${c} vs ${d}`);
           }
           if (point === "after-parquet" || point === "during-parquet") {
-            const files = [...Deno.readDirSync(join(dir, "orders_cleaned"))].filter((e) =>
-              e.name.endsWith(".parquet")
+            const files = (await openStorage(`${dir}/orders_cleaned`).list("")).filter((f) =>
+              !f.path.includes("/") && f.path.endsWith(".parquet")
             );
-            const live = (await snapshot(join(dir, "orders_cleaned"))).files.length;
+            const live = (await snapshot(`${dir}/orders_cleaned`)).files.length;
             assert.equal(files.length, live + 1, "one uncommitted (orphan) data file");
           }
           const rerun = await runNotebook("cleaned", [...args(topic, dir, query), ...extra]);
@@ -150,7 +151,7 @@ Deno.test("crash: external kill -9 at random moments, three times, then a full r
       if ((await child.status).signal === "SIGKILL") killed++;
     }
     assert.ok(killed > 0, "at least one run was killed");
-    const before = await tableRows(join(dir, "orders_cleaned"));
+    const before = await tableRows(`${dir}/orders_cleaned`);
     assert.ok(
       before.length < expectedCleaned(goodValues).length,
       "the kills interrupted the stream",

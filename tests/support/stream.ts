@@ -12,6 +12,7 @@ import * as arrow from "apache-arrow";
 import "../../lib/kafka/client.ts"; // silences kafkajs' harmless TimeoutNegativeWarning
 import { read, snapshot } from "../../lib/delta/table.ts";
 import { bootstrapServers, createTopic, testKafka, uniqueName } from "./kafka.ts";
+import { tempTableLocation } from "./storage_backends.ts";
 
 /** Repository root. */
 export const ROOT: string = fileURLToPath(new URL("../../", import.meta.url));
@@ -236,8 +237,9 @@ export function cleanedKey(r: Record<string, unknown>): string {
 
 /** A temp lakehouse directory, removed by the returned cleanup. */
 export async function tempLakehouse(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
-  const dir = await Deno.makeTempDir({ prefix: "stream-test-" });
-  return { dir, cleanup: () => Deno.remove(dir, { recursive: true }).catch(() => {}) };
+  // local temp dir, or an abfss:// folder when DELTA_TEST_BACKEND=adls (tests/support/storage_backends.ts)
+  const t = await tempTableLocation("stream-test");
+  return { dir: t.location, cleanup: t.cleanup };
 }
 
 /** The arrow module (re-exported for tests that build tables). */
