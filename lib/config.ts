@@ -237,6 +237,12 @@ export function loadConfig<O extends ParseArgsConfig["options"] = Record<never, 
   const envFileFlag = f["env-file"] as string | undefined;
   const fileEnv = readDotenv(envFileFlag ?? opts.envFile, envFileFlag !== undefined);
   const env = { ...fileEnv, ...stripEmpty(opts.env ?? processEnv()) };
+  // The ADLS storage reads its credentials from the process environment: hand it the .env ones.
+  if (!opts.env) {
+    for (const [k, v] of Object.entries(fileEnv)) {
+      if (k.startsWith("AZURE_") && !Deno.env.get(k)) Deno.env.set(k, v);
+    }
+  }
   const pick = (flag: string, name: string, dflt?: string): string | undefined =>
     (f[flag] as string | undefined) ?? env[name] ?? dflt;
 
