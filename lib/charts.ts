@@ -140,6 +140,28 @@ export function niceTicks(max: number, count = 5): number[] {
   return ticks;
 }
 
+/** The y axis: an optional label, then a grid line and a value label per tick. */
+function yAxis(
+  ticks: number[],
+  y: (v: number) => number,
+  left: number,
+  right: number,
+  label?: string,
+): string[] {
+  const parts: string[] = [];
+  if (label) {
+    parts.push(`<text x="12" y="42" font-size="12" fill="${INK}">${escapeXml(label)}</text>`);
+  }
+  for (const t of ticks) {
+    parts.push(
+      `<line x1="${left}" x2="${right}" y1="${r1(y(t))}" y2="${r1(y(t))}" stroke="${GRID}"/>`,
+      `<text x="${left - 6}" y="${r1(y(t) + 4)}" font-size="11" text-anchor="end" ` +
+        `fill="${MUTED}">${escapeXml(fmtCompact(t))}</text>`,
+    );
+  }
+  return parts;
+}
+
 function svgOpen(width: number, height: number, title: string): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
     `viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(title)}" ${FONT}>` +
@@ -264,20 +286,7 @@ function columnsSvg(
   const yMax = ticks.at(-1)!;
   const y = (v: number) => top + plotH - (v / yMax) * plotH;
   const parts = [svgOpen(width, height, o.title)];
-  if (o.yLabel) {
-    parts.push(`<text x="12" y="42" font-size="12" fill="${INK}">${escapeXml(o.yLabel)}</text>`);
-  }
-  for (const t of ticks) {
-    parts.push(
-      `<line x1="${left}" x2="${width - right}" y1="${r1(y(t))}" y2="${
-        r1(y(t))
-      }" stroke="${GRID}"/>`,
-      `<text x="${left - 6}" y="${
-        r1(y(t) + 4)
-      }" font-size="11" text-anchor="end" fill="${MUTED}">` +
-        `${escapeXml(fmtCompact(t))}</text>`,
-    );
-  }
+  parts.push(...yAxis(ticks, y, left, width - right, o.yLabel));
   // Columns at most 60 px wide, so one or two batches do not fill the whole plot.
   const bw = items.length > 0 ? Math.min(60, plotW / items.length) : plotW;
   items.forEach((c, i) => {
@@ -378,20 +387,7 @@ export function lineChart(o: LineChartOptions): string {
   const x = (v: number) => left + ((v - xMin) / (xMaxRaw - xMin)) * plotW;
   const y = (v: number) => top + plotH - (v / yMax) * plotH;
   const parts = [svgOpen(width, height, o.title)];
-  if (o.yLabel) {
-    parts.push(`<text x="12" y="42" font-size="12" fill="${INK}">${escapeXml(o.yLabel)}</text>`);
-  }
-  for (const t of yTicks) {
-    parts.push(
-      `<line x1="${left}" x2="${width - right}" y1="${r1(y(t))}" y2="${
-        r1(y(t))
-      }" stroke="${GRID}"/>`,
-      `<text x="${left - 6}" y="${
-        r1(y(t) + 4)
-      }" font-size="11" text-anchor="end" fill="${MUTED}">` +
-        `${escapeXml(fmtCompact(t))}</text>`,
-    );
-  }
+  parts.push(...yAxis(yTicks, y, left, width - right, o.yLabel));
   const integral = pts.every((p) => Number.isInteger(p.x));
   const xTicks = niceTicks(xMaxRaw - xMin, 8).map((t) => t + xMin)
     .filter((t) => t <= xMaxRaw && (!integral || Number.isInteger(t)));
