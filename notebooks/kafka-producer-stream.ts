@@ -14,7 +14,7 @@ import { COMMON_HELP, describeConfig, loadConfig } from "../lib/config.ts";
 import { requireBroker } from "../lib/notebook/preflight.ts";
 import { exitOnFailure, log } from "../lib/cli.ts";
 import { Kafka } from "kafkajs";
-import { kafkaConfig } from "../lib/kafka/client.ts";
+import { explainKafkaError, kafkaConfig } from "../lib/kafka/client.ts";
 import { parseOffsetSpec, parseTimestampSpec } from "../lib/kafka/source.ts";
 import { FencedError, quietTransactionLogs } from "../lib/kafka/sink.ts";
 import {
@@ -64,6 +64,10 @@ Stream:
   --trigger-interval DUR       minimum time between micro-batches (default 0: when data is there)
   --available-now              process up to the offsets present at start, then exit
   --transaction-timeout DUR    Kafka transaction timeout (default '60 seconds')
+  --broker-timeout SECONDS     when Kafka becomes unreachable, wait, log and restart the query
+                               (state and position from Kafka, exactly once) for up to this
+                               long, then exit 2 (default 300); with --available-now a restart
+                               re-captures the end offsets present at that moment
   --parse-inline               filter mode: parse + validate orders on the main thread instead
                                of a Web Worker (which uses a second core while the main thread
                                fetches and commits); the default in Jupyter
@@ -92,6 +96,7 @@ const loaded = loadConfig({
     "max-offsets-per-trigger": { type: "string", default: "50000" },
     "available-now": { type: "boolean", default: inJupyter() }, // a Jupyter cell must end
     "transaction-timeout": { type: "string", default: "60 seconds" },
+    "broker-timeout": { type: "string", default: "300" },
     "parse-inline": { type: "boolean", default: inJupyter() },
     quiet: { type: "boolean", default: false },
   },
@@ -133,6 +138,10 @@ const windowMs = asConfigError(() => parseDuration(flags.window));
 const watermarkMs = asConfigError(() => parseDuration(flags.watermark));
 const transactionTimeout = asConfigError(() => parseDuration(flags["transaction-timeout"]));
 const triggerIntervalMs = asConfigError(() => parseDuration(flags["trigger-interval"]));
+const brokerTimeout = Number(flags["broker-timeout"]);
+if (!Number.isInteger(brokerTimeout) || brokerTimeout < 1) {
+  throw new ConfigError("--broker-timeout must be a positive whole number of seconds");
+}
 const progressFormat = flags.quiet ? "none" : flags.progress;
 if (!["text", "json", "none"].includes(progressFormat)) {
   throw new ConfigError("--progress must be text, json or none");
@@ -202,6 +211,8 @@ try {
     availableNow: flags["available-now"],
     transactionTimeout,
     servers: config.kafka.bootstrapServers.join(","),
+    brokerTimeoutMs: brokerTimeout * 1000,
+    explain: (e) => explainKafkaError(e, config.kafka).split("\n")[0],
     signal: stop.signal,
     onBatch: liveStreamView(queryName, pointFromInsights, progress),
     onLog: log,

@@ -16,11 +16,17 @@
  */
 import type { Admin, Kafka, Message } from "kafkajs";
 import { Buffer } from "node:buffer";
-import { ensureTopic, requireTopic } from "../kafka/client.ts";
+import {
+  ensureTopic,
+  isPermanentKafkaError,
+  KafkaUnavailableError,
+  requireTopic,
+} from "../kafka/client.ts";
 import { type OffsetSpec, readRange, resolveRange, topicTimestampType } from "../kafka/source.ts";
 import { openTail, type Slice } from "../kafka/tail.ts";
 import {
   committedOffsets,
+  FencedError,
   openTransactionalSink,
   type TopicMessages,
   type TransactionalSink,
@@ -109,6 +115,13 @@ export interface StreamOptions {
   fault?: Fault;
   /** The bootstrap servers, for error messages (default "the cluster"). */
   servers?: string;
+  /**
+   * How long Kafka may stay unreachable before the run fails with KafkaUnavailableError, ms
+   * (default 300 000); until then a transient Kafka failure restarts the query from scratch.
+   */
+  brokerTimeoutMs?: number;
+  /** Explains a Kafka error in one line for the retry log (default: its message). */
+  explain?: (error: unknown) => string;
 }
 
 /** Counters of one committed batch and the run so far. */
@@ -232,6 +245,122 @@ const text = (b: Uint8Array | null) => (b === null ? "null" : new TextDecoder().
  */
 export async function runProducerStream(o: StreamOptions): Promise<StreamTotals> {
   const log = o.onLog ?? (() => {});
+  const timeoutMs = o.brokerTimeoutMs ?? DEFAULT_BROKER_TIMEOUT_MS;
+  const explain = o.explain ??
+    ((e: unknown) => String((e as Error)?.message ?? e).split("\n")[0]);
+  // Totals of the earlier attempts (each attempt reports its own from zero).
+  const before: StreamTotals = emptyTotals();
+  let downSince: number | undefined;
+  const answered = () => {
+    downSince = undefined;
+  };
+  for (let attempt = 1;; attempt++) {
+    const base = structuredClone(before);
+    const attemptTotals: { totals?: StreamTotals } = {};
+    try {
+      const totals = await runQuery({
+        ...o,
+        onBatch: o.onBatch && ((p) => {
+          answered();
+          o.onBatch!({ ...p, batch: base.batches + p.batch, totals: addTotals(base, p.totals) });
+        }),
+        onLog: (tag, message) => {
+          if (tag === "start") answered();
+          log(tag, message);
+        },
+      }, attemptTotals);
+      return addTotals(base, totals);
+    } catch (e) {
+      if (!isTransientKafkaError(e)) throw e;
+      // The batches this attempt committed stay committed: count them.
+      if (attemptTotals.totals) Object.assign(before, addTotals(base, attemptTotals.totals));
+      if (o.signal?.aborted) return before; // stopping anyway; a rerun resumes
+      downSince ??= Date.now();
+      const down = Date.now() - downSince;
+      if (down >= timeoutMs) {
+        const s = Math.round(timeoutMs / 1000);
+        throw new KafkaUnavailableError(
+          `${o.queryName}: Kafka has been unreachable for ${s} s (--broker-timeout ${s}); last ` +
+            `error: ${explain(e)}. Every committed batch is in ${o.outputTopic} (exactly once); ` +
+            "start the broker and run again to resume",
+        );
+      }
+      const delay = Math.max(
+        1,
+        Math.min(10_000, 500 * 2 ** Math.min(attempt - 1, 5), timeoutMs - down),
+      );
+      log(
+        "retry",
+        `${o.queryName}: Kafka unreachable (${explain(e)}); restarting the query in ${delay} ms`,
+      );
+      await sleep(delay, o.signal);
+      if (o.signal?.aborted) return before;
+    }
+  }
+}
+
+/** Default of {@link StreamOptions.brokerTimeoutMs}: 300 s, as the consumer streams. */
+export const DEFAULT_BROKER_TIMEOUT_MS = 300_000;
+
+/**
+ * True for a failure a restart of the query may heal: a Kafka client error (connection refused
+ * or reset, request timeout, leader not available, retries exhausted) that is not permanent
+ * (credentials, certificates, ACLs), not a fencing by a newer instance, not a data or config error.
+ */
+export function isTransientKafkaError(error: unknown): boolean {
+  if (isPermanentKafkaError(error) || error instanceof FencedError) return false;
+  if (
+    error instanceof PositionError || error instanceof TopicLoopError ||
+    error instanceof ChangelogError || error instanceof RangeError || error instanceof TypeError
+  ) return false;
+  let e: unknown = error;
+  for (let i = 0; e && i < 6; i++) {
+    const err = e as { name?: string; message?: string };
+    if (/^KafkaJS/.test(err.name ?? "")) return true;
+    if (
+      /ECONNREFUSED|ECONNRESET|EPIPE|Connection (?:refused|reset|closed)/i.test(err.message ?? "")
+    ) {
+      return true;
+    }
+    e = (e as { originalError?: unknown }).originalError ?? (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+function emptyTotals(): StreamTotals {
+  return {
+    batches: 0,
+    input: 0,
+    output: 0,
+    deadLetters: {},
+    late: 0,
+    dropped: 0,
+    seconds: 0,
+    positions: {},
+  };
+}
+
+function addTotals(a: StreamTotals, b: StreamTotals): StreamTotals {
+  const deadLetters = { ...a.deadLetters };
+  for (const [k, n] of Object.entries(b.deadLetters)) deadLetters[k] = (deadLetters[k] ?? 0) + n;
+  return {
+    batches: a.batches + b.batches,
+    input: a.input + b.input,
+    output: a.output + b.output,
+    deadLetters,
+    late: a.late + b.late,
+    dropped: a.dropped + b.dropped,
+    seconds: a.seconds + b.seconds,
+    positions: { ...a.positions, ...b.positions },
+  };
+}
+
+/** One run of the query from scratch (start position and state from Kafka). */
+async function runQuery(
+  o: StreamOptions,
+  attempt: { totals?: StreamTotals },
+): Promise<StreamTotals> {
+  const log = o.onLog ?? (() => {});
   const maxOffsets = o.maxOffsetsPerTrigger ?? 50_000;
   const servers = o.servers ?? "the cluster";
   const changelogName = changelogTopic(o.queryName);
@@ -244,11 +373,11 @@ export async function runProducerStream(o: StreamOptions): Promise<StreamTotals>
     }
   }
   const admin = o.kafka.admin();
-  await admin.connect();
   let sink: TransactionalSink | undefined;
   let closeClassifier = () => {};
   let tail: Awaited<ReturnType<typeof openTail>> | undefined;
   try {
+    await admin.connect();
     // Topics: the input must exist; output, dead letters and changelog are created if missing.
     const partitions = await requireTopic(admin, o.topic, servers);
     await ensureTopic(admin, o.outputTopic, partitions);
@@ -389,16 +518,8 @@ export async function runProducerStream(o: StreamOptions): Promise<StreamTotals>
       timestampType,
     });
 
-    const totals: StreamTotals = {
-      batches: 0,
-      input: 0,
-      output: 0,
-      deadLetters: {},
-      late: 0,
-      dropped: 0,
-      seconds: 0,
-      positions: {},
-    };
+    const totals: StreamTotals = emptyTotals();
+    attempt.totals = totals;
     let started: number | undefined;
     const dim = agg?.options.dimension;
     const filter = o.mode.filter;
@@ -407,6 +528,9 @@ export async function runProducerStream(o: StreamOptions): Promise<StreamTotals>
     // transaction starts only after batch k's committed (so offsets and outputs stay in order).
     let inFlight: Promise<void> | undefined;
     let commitFailure: unknown;
+    // A failed commit also ends the wait for the next slice (the broker may be gone).
+    const failed = new AbortController();
+    const nextSignal = o.signal ? AbortSignal.any([o.signal, failed.signal]) : failed.signal;
     const settle = async () => {
       if (inFlight) await inFlight;
       inFlight = undefined;
@@ -425,13 +549,13 @@ export async function runProducerStream(o: StreamOptions): Promise<StreamTotals>
     const takeNext = async (): Promise<Taken | undefined> => {
       if (interval > 0 && lastStart !== undefined) {
         const due = lastStart + interval - performance.now();
-        if (due > 0) await sleep(due, o.signal);
+        if (due > 0) await sleep(due, nextSignal);
       }
       const tWait = performance.now();
       const slice = await tail!.next({
         maxOffsets,
         lingerMs: o.lingerMs ?? 500,
-        signal: o.signal,
+        signal: nextSignal,
       });
       if (!slice) return undefined;
       const tTaken = performance.now();
@@ -574,6 +698,7 @@ export async function runProducerStream(o: StreamOptions): Promise<StreamTotals>
         });
       }, (e) => {
         commitFailure = e;
+        failed.abort();
       });
       next = following ? await following : await takeNext();
     }

@@ -125,6 +125,9 @@ export async function openTail(
     maxBytes: 32 << 20,
     maxWaitTimeInMs: options.maxWaitTimeInMs ?? 200,
     allowAutoTopicCreation: false,
+    // A crash ends the tail (next() rethrows it) instead of a restart in the background that
+    // could outlive close(): the caller decides whether to open a new tail.
+    retry: { restartOnFailure: () => Promise.resolve(false) },
   });
 
   const pauseIfDone = (partition: number) => {
@@ -209,29 +212,39 @@ export async function openTail(
     }
   };
 
-  await consumer.connect();
-  // From the beginning: the first fetch then starts at once (from "latest" it would long-poll
-  // an empty partition before the seeks apply); records before the starts are skipped.
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  await consumer.run({
-    autoCommit: false,
-    eachBatchAutoResolve: false,
-    eachBatch: async ({ batch, heartbeat, resolveOffset }) => {
-      while (bufferedBytes >= maxBuffered && !closed) {
-        await new Promise<void>((wake) => {
-          wakeFetcher = wake;
-          setTimeout(wake, 1000);
-        });
-        await heartbeat();
-      }
-      if (closed) return;
-      accept(batch.partition, batch.messages, batch.lastOffset(), batch.highWatermark);
-      // Moves the fetch position on (nothing is committed: autoCommit is off).
-      resolveOffset(batch.lastOffset());
-    },
-  });
+  try {
+    await consumer.connect();
+    // From the beginning: the first fetch then starts at once (from "latest" it would long-poll
+    // an empty partition before the seeks apply); records before the starts are skipped.
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await startFetching();
+  } catch (e) {
+    closed = true;
+    await consumer.disconnect().catch(() => {});
+    throw e;
+  }
   seekAll();
   for (const p of fetchPos.keys()) pauseIfDone(p);
+
+  async function startFetching() {
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, heartbeat, resolveOffset }) => {
+        while (bufferedBytes >= maxBuffered && !closed) {
+          await new Promise<void>((wake) => {
+            wakeFetcher = wake;
+            setTimeout(wake, 1000);
+          });
+          await heartbeat();
+        }
+        if (closed) return;
+        accept(batch.partition, batch.messages, batch.lastOffset(), batch.highWatermark);
+        // Moves the fetch position on (nothing is committed: autoCommit is off).
+        resolveOffset(batch.lastOffset());
+      },
+    });
+  }
 
   const take = (maxOffsets: number): Slice => {
     const records: KafkaRecord[] = [];

@@ -10,6 +10,8 @@ import { Buffer } from "node:buffer";
 import { join } from "node:path";
 import type { Kafka } from "kafkajs";
 import { dataFiles } from "../../lib/orders/lines.ts";
+import { readRange, resolveRange } from "../../lib/kafka/source.ts";
+import { startBroker, stopBroker } from "../../lib/kafka/local_broker.ts";
 import { malformedOrders } from "../fixtures/malformed_orders.ts";
 import {
   cleanedKey,
@@ -112,7 +114,25 @@ export interface Watched {
 
 /** Spawns the cleaned stream notebook and collects its output while it runs. */
 export function watchCleaned(args: string[]): Watched {
-  const child = spawnNotebook("cleaned", args);
+  // Progress lines are the JSON lines other than the final summary.
+  return watchChild(spawnNotebook("cleaned", args), (l) => !l.includes('"summary"'));
+}
+
+/** Spawns a notebook script (path under the repository) and collects its output as it runs. */
+export function watchScript(script: string, args: string[]): Watched {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(ROOT, script), ...args],
+    cwd: ROOT,
+    env: { KAFKAJS_NO_PARTITIONER_WARNING: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  // Progress lines are the JSON objects with a batchId (the last stdout line is a summary).
+  return watchChild(child, (l) => l.includes('"batchId"'));
+}
+
+/** Gathers a child's stdout/stderr as they come; `isProgress` picks the JSON progress lines. */
+function watchChild(child: Deno.ChildProcess, isProgress: (line: string) => boolean): Watched {
   let out = "";
   let err = "";
   const pump = async (s: ReadableStream<Uint8Array>, add: (t: string) => void) => {
@@ -123,10 +143,8 @@ export function watchCleaned(args: string[]): Watched {
     pump(child.stderr, (t) => (err += t)),
   ]);
   const progress = () =>
-    out.split("\n").filter((l) => l.startsWith("{") && !l.includes('"summary"')).map((l) =>
-      JSON.parse(l)
-    );
-  const w: Watched = {
+    out.split("\n").filter((l) => l.startsWith("{") && isProgress(l)).map((l) => JSON.parse(l));
+  return {
     child,
     stderr: () => err,
     progress,
@@ -146,10 +164,113 @@ export function watchCleaned(args: string[]): Watched {
       return { code: status.code, signal: status.signal, stderr: err, stdout: out };
     },
   };
-  return w;
 }
 
 /** stderr lines tagged `retry` (one per retry of the engine). */
 export function retryLines(stderr: string): string[] {
   return stderr.split("\n").filter((l) => /^\S+ retry /.test(l));
+}
+
+/** Every record of a topic (key and value as text) as a read_committed reader sees it. */
+export async function readCommittedTopic(
+  kafka: Kafka,
+  topic: string,
+): Promise<{ key: string | null; value: string | null }[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  let ranges;
+  try {
+    ranges = await resolveRange(admin, topic, { kind: "earliest" }, { kind: "latest" });
+  } finally {
+    await admin.disconnect();
+  }
+  const dec = new TextDecoder();
+  const out: { key: string | null; value: string | null }[] = [];
+  for await (const batch of readRange(kafka, topic, ranges, { timestampType: 0 })) {
+    for (const r of batch) {
+      out.push({
+        key: r.key === null ? null : dec.decode(r.key),
+        value: r.value === null ? null : dec.decode(r.value),
+      });
+    }
+  }
+  return out;
+}
+
+/** Test-side events with the same clock format as the stream's log lines. */
+export function mark(what: string): void {
+  console.log(`${new Date().toISOString().slice(11, 23)} TEST      ${what}`);
+}
+
+/** Options of the fault tests' own broker (free ports, temp state dir). */
+export type FaultBrokerOptions = Parameters<typeof startBroker>[0] & { dir: string };
+
+/**
+ * Two outages under a running stream `w` on the broker of `opts`: a graceful stop (as
+ * kafka:down) and start, then a kill -9 of the broker JVM `pid` and start. The stream must log a
+ * retry during each; `more(1)` and `more(2)` send more input after each restart, and the
+ * function returns once `done()` holds (the broker left running).
+ */
+export async function rideOutages(
+  w: Watched,
+  opts: FaultBrokerOptions,
+  pid: number,
+  more: (part: 1 | 2) => Promise<void>,
+  done: [string, () => boolean],
+): Promise<void> {
+  await w.until("two micro-batches", () => w.progress().length >= 2);
+  mark("stopBroker (graceful)");
+  assert.equal((await stopBroker({ dir: opts.dir, graceMs: 30_000 })).stopped, true);
+  const retriesBefore = retryLines(w.stderr()).length;
+  await w.until(
+    "a retry line while the broker is down",
+    () => retryLines(w.stderr()).length > retriesBefore,
+  );
+  const batchesDown = w.progress().length;
+  pid = await restartBroker(opts);
+  await more(1);
+  await w.until("batches after the restart", () => w.progress().length > batchesDown + 1);
+
+  mark(`kill -9 ${pid}`);
+  Deno.kill(pid, "SIGKILL");
+  const retriesKill = retryLines(w.stderr()).length;
+  await w.until("a retry line after kill -9", () => retryLines(w.stderr()).length > retriesKill);
+  await restartBroker(opts);
+  await more(2);
+  await w.until(done[0], done[1]);
+}
+
+/** Starts the fault tests' broker again on its state dir and ports; returns its pid. */
+export async function restartBroker(opts: FaultBrokerOptions): Promise<number> {
+  mark("startBroker");
+  const info = await startBroker(opts);
+  mark(`broker up (pid ${info.pid})`);
+  assert.equal(info.alreadyRunning, false);
+  return info.pid;
+}
+
+/**
+ * Waits for two micro-batches of `w`, applies `fault`, and checks the stream then ends with
+ * exit code 2 and exactly one `error:` line, without a stack trace; returns that line and the
+ * stream's output.
+ */
+export async function endsWithOneError(
+  w: Watched,
+  fault: () => Promise<void>,
+): Promise<{ error: string; stderr: string }> {
+  let r;
+  try {
+    await w.until("two micro-batches", () => w.progress().length >= 2);
+    await fault();
+    r = await w.end();
+  } finally {
+    try {
+      w.child.kill("SIGKILL");
+    } catch { /* already ended */ }
+  }
+  assert.equal(r.code, 2, r.stderr.slice(-3000));
+  const errors = r.stderr.split("\n").filter((l) => l.startsWith("error:"));
+  assert.equal(errors.length, 1, r.stderr);
+  assert.doesNotMatch(r.stderr, /^\s+at /m, "no stack traces");
+  return { error: errors[0], stderr: r.stderr };
 }

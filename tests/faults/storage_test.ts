@@ -18,7 +18,7 @@ import {
   storedOffsets,
   tableRows,
 } from "../support/stream.ts";
-import { assertExactlyOnce, faultData, watchCleaned } from "./_support.ts";
+import { assertExactlyOnce, endsWithOneError, faultData, watchCleaned } from "./_support.ts";
 
 async function sh(cmd: string[]): Promise<{ code: number; text: string }> {
   const out = await new Deno.Command(cmd[0], {
@@ -107,22 +107,9 @@ async function scenario(
       query,
     ];
     const w = watchCleaned(args);
-    let r;
-    try {
-      await w.until("two micro-batches", () => w.progress().length >= 2);
-      await fault(lake);
-      r = await w.end();
-    } finally {
-      try {
-        w.child.kill("SIGKILL");
-      } catch { /* already ended */ }
-    }
-    assert.equal(r.code, 2, r.stderr.slice(-3000));
-    const errors = r.stderr.split("\n").filter((l) => l.startsWith("error:"));
-    assert.equal(errors.length, 1, r.stderr);
-    assert.match(errors[0], expectError);
-    assert.doesNotMatch(r.stderr, /^\s+at /m);
-    console.log(`${name}: ${errors[0]}`);
+    const { error } = await endsWithOneError(w, () => fault(lake));
+    assert.match(error, expectError);
+    console.log(`${name}: ${error}`);
 
     // Readable at the last good version: the offsets both tables hold match their rows and
     // what the stream reported as committed.
