@@ -30,6 +30,43 @@ export interface EncodeOptions {
   compression?: "snappy" | "zstd";
   /** Maximum rows per row group (default 1,048,576, arrow-rs's default). */
   rowGroupSize?: number;
+  /**
+   * Dictionary encoding: `"auto"` (default) keeps it for the top-level columns whose sampled
+   * values repeat (names, cities, states, small codes) and turns it off for near-unique ones
+   * (ids, offsets, timestamps, amounts), where building the dictionary costs most of the
+   * encoding time and the writer would fall back to plain pages anyway; `true` or `false`
+   * for every column.
+   */
+  dictionary?: "auto" | boolean;
+}
+
+/** Rows sampled per column to judge its cardinality, and the distinct share that is "unique". */
+const DICTIONARY_SAMPLE = 2048;
+const DICTIONARY_MAX_DISTINCT_SHARE = 0.5;
+
+/**
+ * The top-level primitive columns of `table` whose sampled values are mostly distinct (more
+ * than half of up to 2,048 rows spread over the table): dictionary encoding does not pay there.
+ */
+export function nearUniqueColumns(table: arrow.Table): string[] {
+  const n = table.numRows;
+  if (n < 64) return [];
+  const step = Math.max(1, Math.floor(n / DICTIONARY_SAMPLE));
+  const out: string[] = [];
+  for (const field of table.schema.fields) {
+    if ((field.type.children?.length ?? 0) > 0 || arrow.DataType.isBool(field.type)) continue;
+    if (arrow.DataType.isDictionary(field.type)) continue;
+    const col = table.getChild(field.name);
+    if (!col) continue;
+    const seen = new Set<unknown>();
+    let sampled = 0;
+    for (let i = 0; i < n && sampled < DICTIONARY_SAMPLE; i += step, sampled++) {
+      const v = col.get(i);
+      seen.add(v instanceof Uint8Array ? String(v) : v);
+    }
+    if (seen.size > sampled * DICTIONARY_MAX_DISTINCT_SHARE) out.push(field.name);
+  }
+  return out;
 }
 
 /** Options for {@link decodeParquet}. */
@@ -65,6 +102,13 @@ export function encodeParquet(table: arrow.Table, opts: EncodeOptions = {}): Uin
       throw new ParquetError(`rowGroupSize must be a positive integer, got ${opts.rowGroupSize}`);
     }
     builder = builder.setMaxRowGroupSize(opts.rowGroupSize);
+  }
+  const dictionary = opts.dictionary ?? "auto";
+  if (dictionary === false) builder = builder.setDictionaryEnabled(false);
+  else if (dictionary === "auto") {
+    for (const name of nearUniqueColumns(table)) {
+      builder = builder.setColumnDictionaryEnabled(name, false);
+    }
   }
   const props = builder.build(); // consumes the builder
   let wasmTable: WasmTable;

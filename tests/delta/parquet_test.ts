@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import * as arrow from "apache-arrow";
-import { decodeParquet, encodeParquet, parquetSchema } from "../../lib/delta/parquet.ts";
+import {
+  decodeParquet,
+  encodeParquet,
+  nearUniqueColumns,
+  parquetSchema,
+} from "../../lib/delta/parquet.ts";
 import { toDeltaSchema } from "../../lib/delta/schema.ts";
 import { canonRows } from "../support/canon.ts";
 import { ALL_TYPES_SCHEMA, allTypesTable, column } from "../support/delta_fixtures.ts";
@@ -106,6 +111,67 @@ Deno.test({
       );
       assert.match(text, /SNAPPY/);
       assert.match(text, /\[1, None, 9007199254740993, -5\]/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+/** 5,000 rows: a unique id, a 5-value city, unique amounts and names, a boolean. */
+function mixedCardinality(): arrow.Table {
+  const n = 5000;
+  const cities = ["Chicago", "Brooklyn", "Caguas", "Dallas", "Denver"];
+  return new arrow.Table({
+    id: arrow.makeVector(BigInt64Array.from({ length: n }, (_, i) => BigInt(i * 7))),
+    city: arrow.vectorFromArray(
+      Array.from({ length: n }, (_, i) => cities[i % 5]),
+      new arrow.Utf8(),
+    ),
+    amount: arrow.makeVector(Float64Array.from({ length: n }, (_, i) => i * 0.37)),
+    name: arrow.vectorFromArray(Array.from({ length: n }, (_, i) => `n${i}`), new arrow.Utf8()),
+    flag: arrow.vectorFromArray(Array.from({ length: n }, (_, i) => i % 2 === 0)),
+  });
+}
+
+Deno.test("dictionary 'auto' picks the near-unique columns by sampling", () => {
+  assert.deepEqual(nearUniqueColumns(mixedCardinality()), ["id", "amount", "name"]);
+  // Too few rows to judge: nothing is singled out.
+  assert.deepEqual(nearUniqueColumns(mixedCardinality().slice(0, 10)), []);
+});
+
+Deno.test({
+  name: "dictionary encoding per column as pyarrow sees it: auto, on, off; values intact",
+  ignore: !(await deltalakeAvailable().catch(() => false)),
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      const t = mixedCardinality();
+      const script = [
+        "import pyarrow.parquet as pq, sys",
+        "f = pq.ParquetFile(sys.argv[1])",
+        "rg = f.metadata.row_group(0)",
+        "print(' '.join(f'{rg.column(i).path_in_schema}={int(rg.column(i).has_dictionary_page)}'" +
+        " for i in range(rg.num_columns)))",
+      ].join("\n");
+      const seen: Record<string, string> = {};
+      for (const mode of ["auto", true, false] as const) {
+        const bytes = encodeParquet(t, { dictionary: mode });
+        assert.deepEqual(canonRows(decodeParquet(bytes)), canonRows(t), `values (${mode})`);
+        const file = `${dir}/${mode}.parquet`;
+        await Deno.writeFile(file, bytes);
+        const out = await new Deno.Command(pythonPath(), {
+          args: ["-c", script, file],
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        assert.ok(out.success, new TextDecoder().decode(out.stderr));
+        seen[String(mode)] = new TextDecoder().decode(out.stdout).trim();
+      }
+      assert.deepEqual(seen, {
+        auto: "id=0 city=1 amount=0 name=0 flag=0",
+        true: "id=1 city=1 amount=1 name=1 flag=0",
+        false: "id=0 city=0 amount=0 name=0 flag=0",
+      });
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
