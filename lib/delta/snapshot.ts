@@ -35,9 +35,11 @@ import {
   type LogFile,
   type LogListing,
   mapLimit,
+  parseCommitBytes,
   readCommit,
   readLastCheckpoint,
 } from "./log.ts";
+import { NotFoundError } from "../storage/errors.ts";
 import { parseSchemaString, type StructType } from "./schema.ts";
 
 /** Reader features this library implements. */
@@ -79,7 +81,10 @@ export interface Snapshot {
   readonly tombstones: RemoveAction[];
   /** Latest txn per appId. */
   readonly txns: Map<string, Txn>;
-  /** Commit time (ms) of each JSON commit replayed into this snapshot, by version. */
+  /**
+   * Commit time (ms) of each JSON commit replayed into this snapshot, by version (after
+   * {@link advanceSnapshot}, the last 1,000 at most).
+   */
   readonly commitTimestamps: Map<number, number>;
   /** Checkpoint version the replay started from, if any. */
   readonly checkpointVersion: number | undefined;
@@ -329,6 +334,18 @@ export async function loadSnapshot(storage: Storage, at: SnapshotAt = {}): Promi
   const times = monotonic(rawTimes);
   const commitTimestamps = new Map(needed.map((c, i) => [c.version, times[i]]));
   const firstFile = cp ? checkpointPath(cp.version) : commitPath(0);
+  return fromReplay(storage, replay, target, commitTimestamps, cp?.version, firstFile);
+}
+
+/** The snapshot a finished replay describes (checks that the table is readable). */
+function fromReplay(
+  storage: Storage,
+  replay: LogReplay,
+  version: number,
+  commitTimestamps: Map<number, number>,
+  checkpointVersion: number | undefined,
+  firstFile: string,
+): Snapshot {
   if (!replay.protocol) throw new CorruptLogError(firstFile, "no protocol action found in the log");
   if (!replay.metadata) throw new CorruptLogError(firstFile, "no metaData action found in the log");
   checkReadable(replay.protocol, storage.url);
@@ -343,7 +360,7 @@ export async function loadSnapshot(storage: Storage, at: SnapshotAt = {}): Promi
   const txns = replay.txns;
   return {
     storage,
-    version: target,
+    version,
     protocol: replay.protocol,
     metadata: replay.metadata,
     schema,
@@ -353,7 +370,73 @@ export async function loadSnapshot(storage: Storage, at: SnapshotAt = {}): Promi
     tombstones: [...replay.tombstones.values()],
     txns,
     commitTimestamps,
-    checkpointVersion: cp?.version,
+    checkpointVersion,
     txnVersion: (appId: string) => txns.get(appId)?.version,
   };
+}
+
+/** Commit times an advanced snapshot keeps. */
+const MAX_ADVANCED_TIMESTAMPS = 1000;
+
+/**
+ * The latest snapshot, reached from an earlier one of the same table by reading only the commits
+ * after it (`version + 1`, `+ 2`, … until one is missing): no listing of `_delta_log`, so a
+ * long-running writer's cost per commit stays flat however long the log grows (on ADLS a listing
+ * is a paged request per 5,000 files). When no newer commit exists, the earlier snapshot's own
+ * commit must still be there (else the table was replaced or its log cleaned: a full load).
+ * `storage` defaults to the earlier snapshot's; the result is a new snapshot (`prev` is untouched).
+ *
+ * @example
+ * ```ts
+ * let snap = await loadSnapshot(storage);
+ * // … other writers commit …
+ * snap = await advanceSnapshot(snap);
+ * ```
+ */
+export async function advanceSnapshot(prev: Snapshot, storage?: Storage): Promise<Snapshot> {
+  const st = storage ?? prev.storage;
+  const news: { version: number; actions: Action[] }[] = [];
+  for (let v = prev.version + 1;; v++) {
+    let bytes: Uint8Array;
+    try {
+      bytes = await st.get(commitPath(v));
+    } catch (e) {
+      if (e instanceof NotFoundError) break;
+      throw e;
+    }
+    news.push({ version: v, actions: parseCommitBytes(commitPath(v), bytes) });
+  }
+  if (news.length === 0) {
+    if (!(await st.head(commitPath(prev.version)))) return loadSnapshot(st);
+    return prev;
+  }
+  const replay = new LogReplay();
+  replay.protocol = prev.protocol;
+  replay.metadata = prev.metadata;
+  for (const f of prev.files) replay.files.set(replayKey(f), f);
+  for (const t of prev.tombstones) replay.tombstones.set(replayKey(t), t);
+  for (const [k, t] of prev.txns) replay.txns.set(k, t);
+  const timestamps = new Map(prev.commitTimestamps);
+  let last = Math.max(-Infinity, ...prev.commitTimestamps.values());
+  for (const c of news) {
+    for (const a of c.actions) replay.apply(a);
+    let t = findCommitInfo(c.actions)?.timestamp;
+    if (typeof t !== "number") t = (await st.head(commitPath(c.version)))?.lastModified ?? last;
+    // Monotonic, as loadSnapshot makes them.
+    last = t <= last ? last + 1 : t;
+    timestamps.set(c.version, last);
+  }
+  // A long-running writer advances forever: keep the newest times only.
+  for (const v of timestamps.keys()) {
+    if (timestamps.size <= MAX_ADVANCED_TIMESTAMPS) break;
+    timestamps.delete(v);
+  }
+  return fromReplay(
+    st,
+    replay,
+    news.at(-1)!.version,
+    timestamps,
+    prev.checkpointVersion,
+    commitPath(news[0].version),
+  );
 }

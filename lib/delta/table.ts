@@ -31,6 +31,7 @@ import { encodeAddPath, splitByPartition, validatePartitionColumns } from "./par
 import { scanFiles } from "./scan.ts";
 import { schemaFeatures, schemaToString, toArrowSchema, toDeltaSchema } from "./schema.ts";
 import {
+  advanceSnapshot,
   checkWritable,
   loadSnapshot,
   readTimeline,
@@ -82,6 +83,17 @@ export interface WriteOptions {
   maxAttempts?: number;
   /** Write a checkpoint when the version is due (default true). */
   checkpoint?: boolean;
+  /**
+   * A writer's cache of the table's snapshot across writes: when it holds one, the write reads
+   * only the commits after it ({@link advanceSnapshot}, no log listing) instead of loading the
+   * table; the write leaves the snapshot it started from in it. A stream keeps one per table.
+   */
+  snapshotCache?: SnapshotCache;
+}
+
+/** Holder of the last snapshot a writer read (see {@link WriteOptions.snapshotCache}). */
+export interface SnapshotCache {
+  snapshot?: Snapshot;
 }
 
 /** What a write committed. */
@@ -306,10 +318,15 @@ export async function maybeCheckpoint(
   storage: Storage,
   version: number,
   config: Record<string, string>,
+  cache?: SnapshotCache,
 ) {
   if (version === 0 || version % checkpointInterval(config) !== 0) return;
   try {
-    const s = await loadSnapshot(storage, { version });
+    // With a writer's cache: the state at `version` from the commits after the cached snapshot
+    // (no listing), unless other writers already went past it.
+    let s = cache?.snapshot ? await advanceSnapshot(cache.snapshot, storage) : undefined;
+    if (s && cache) cache.snapshot = s;
+    if (s?.version !== version) s = await loadSnapshot(storage, { version });
     await writeCheckpoint(storage, {
       version,
       protocol: s.protocol,
@@ -333,7 +350,11 @@ async function write(
   mode: "Append" | "Overwrite",
   opts: WriteOptions,
 ): Promise<WriteResult> {
-  const snap = await loadSnapshot(storage);
+  const cache = opts.snapshotCache;
+  const snap = cache?.snapshot
+    ? await advanceSnapshot(cache.snapshot, storage)
+    : await loadSnapshot(storage);
+  if (cache) cache.snapshot = snap;
   checkWritable(snap.protocol, snap.schema, storage.url);
   if (mode === "Overwrite" && snap.configuration["delta.appendOnly"] === "true") {
     throw new AppendOnlyError(
@@ -383,7 +404,9 @@ async function write(
     currentTxns: snap.txns,
     readsWholeTable: mode === "Overwrite",
   });
-  if (opts.checkpoint !== false) await maybeCheckpoint(storage, result.version, snap.configuration);
+  if (opts.checkpoint !== false) {
+    await maybeCheckpoint(storage, result.version, snap.configuration, cache);
+  }
   return { version: result.version, files: adds, numRows, attempts: result.attempts };
 }
 

@@ -9,11 +9,22 @@
  * @module
  */
 import { ConcurrentModificationError, TxnConflictError } from "../delta/errors.ts";
-import { append, commitTxns } from "../delta/table.ts";
+import { append, commitTxns, type SnapshotCache } from "../delta/table.ts";
 import type { RawChunk } from "../kafka/raw.ts";
 import { type Fault, faultStorage, maybeFault } from "./fault.ts";
 import { appIdFor } from "./offsets.ts";
-import type { Sink } from "./sink.ts";
+import type { Sink, SinkTarget } from "./sink.ts";
+
+/**
+ * One snapshot cache per sink table: each batch reads only the commits since the previous one
+ * (its own and other instances'), never a listing of the whole log.
+ */
+const caches = new WeakMap<SinkTarget, SnapshotCache>();
+function snapshotCache(target: SinkTarget): SnapshotCache {
+  let c = caches.get(target);
+  if (!c) caches.set(target, c = {});
+  return c;
+}
 
 /** What a batch covers in one partition. */
 export interface PartitionPlan {
@@ -99,6 +110,7 @@ export async function writeBatch(
         txns,
         expectedTxns: expected,
         operation: "STREAMING UPDATE",
+        snapshotCache: snapshotCache(targets[t]),
         operationParameters: {
           outputMode: "Append",
           queryId: plan.query,

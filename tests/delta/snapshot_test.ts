@@ -1,13 +1,21 @@
 import assert from "node:assert/strict";
 import { openStorage } from "../../lib/storage/mod.ts";
+import type { Storage } from "../../lib/storage/storage.ts";
 import {
+  advanceSnapshot,
+  append,
   commit,
+  commitTxns,
   createTable,
   history,
+  loadSnapshot,
   makeCommitInfo,
   monotonic,
   read,
+  type Snapshot,
   snapshot,
+  type SnapshotCache,
+  TxnConflictError,
   UnsupportedFeatureError,
   VersionNotFoundError,
 } from "../../lib/delta/mod.ts";
@@ -143,4 +151,105 @@ Deno.test("supported table features (timestampNtz on (3,7)) are readable and wri
     });
     await t.append(orders(3));
     assert.equal((await t.read()).numRows, 3);
+  }));
+
+/** A storage that counts listings (and passes everything through). */
+function countingStorage(dir: string) {
+  const inner = openStorage(dir);
+  const calls = { list: 0 };
+  const storage: Storage = {
+    url: inner.url,
+    get: (p) => inner.get(p),
+    getRange: (p, s, e) => inner.getRange(p, s, e),
+    head: (p) => inner.head(p),
+    put: (p, d) => inner.put(p, d),
+    putIfAbsent: (p, d) => inner.putIfAbsent(p, d),
+    list: (p) => {
+      calls.list++;
+      return inner.list(p);
+    },
+    delete: (p) => inner.delete(p),
+  };
+  return { storage, calls };
+}
+
+/** The parts of a snapshot two loads must agree on. */
+function stateOf(s: Snapshot) {
+  return {
+    version: s.version,
+    protocol: s.protocol,
+    metadata: s.metadata,
+    files: s.files.map((f) => [f.path, f.size, f.stats]),
+    tombstones: s.tombstones.map((f) => f.path).sort(),
+    txns: [...s.txns].map(([k, t]) => [k, String(t.version)]).sort(),
+  };
+}
+
+Deno.test("advanceSnapshot reads only the newer commits and agrees with a full load across appends, overwrites, txns and checkpoints", () =>
+  withTempDir(async (dir) => {
+    const t = await createTable(dir, ordersSchema());
+    const { storage, calls } = countingStorage(dir);
+    let snap = await loadSnapshot(storage);
+    const listsAtStart = calls.list;
+    for (let i = 0; i < 14; i++) {
+      // Another writer's commits (the table handle), seen by advancing.
+      if (i === 6) await t.overwrite(orders(3, 1000));
+      else await t.append(orders(2, i * 2), { txns: { [`q-${i % 3}`]: BigInt(i + 1) } });
+      if (i % 4 === 3) await commitTxns(dir, { other: BigInt(i) });
+      if (i % 3 === 0) {
+        const before = snap;
+        snap = await advanceSnapshot(snap, storage);
+        assert.notEqual(snap, before);
+        assert.deepEqual(stateOf(snap), stateOf(await loadSnapshot(openStorage(dir))));
+      }
+    }
+    snap = await advanceSnapshot(snap, storage);
+    assert.equal(calls.list, listsAtStart, "no listing while advancing");
+    const full = await loadSnapshot(openStorage(dir));
+    assert.ok(full.checkpointVersion !== undefined, "the log has a checkpoint by now");
+    assert.deepEqual(stateOf(snap), stateOf(full));
+    assert.equal(Number(snap.txnVersion("q-1")), 14);
+    // Nothing newer: the same snapshot back.
+    assert.equal(await advanceSnapshot(snap, storage), snap);
+  }));
+
+Deno.test("advanceSnapshot falls back to a full load when its version's commit is gone (table replaced)", () =>
+  withTempDir(async (dir) => {
+    const t = await createTable(dir, ordersSchema());
+    for (let i = 0; i < 3; i++) await t.append(orders(1, i));
+    const s = openStorage(dir);
+    const old = await loadSnapshot(s);
+    for (const f of await s.list("")) await s.delete(f.path);
+    await createTable(dir, ordersSchema());
+    const now = await advanceSnapshot(old, s);
+    assert.equal(now.version, 0);
+    assert.equal(now.files.length, 0);
+  }));
+
+Deno.test("writes with a snapshot cache list the log only once and still catch a moved txn", () =>
+  withTempDir(async (dir) => {
+    await createTable(dir, ordersSchema());
+    const { storage, calls } = countingStorage(dir);
+    const cache: SnapshotCache = {};
+    for (let i = 0; i < 12; i++) {
+      await append(storage, orders(2, i * 2), {
+        txns: { q: BigInt(i + 1) },
+        expectedTxns: { q: i === 0 ? undefined : BigInt(i) },
+        snapshotCache: cache,
+      });
+    }
+    assert.equal(calls.list, 1, "only the first write lists _delta_log");
+    assert.deepEqual(ids(await read(dir)), Array.from({ length: 24 }, (_, i) => i));
+    // Another instance moves q; our cached writer expects 12 and must refuse.
+    await commitTxns(dir, { q: 20n });
+    await assert.rejects(
+      () =>
+        append(storage, orders(1, 99), {
+          txns: { q: 13n },
+          expectedTxns: { q: 12n },
+          snapshotCache: cache,
+        }),
+      TxnConflictError,
+    );
+    assert.equal(Number((await snapshot(dir)).txnVersion("q")), 20);
   }));
