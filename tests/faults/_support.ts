@@ -274,3 +274,19 @@ export async function endsWithOneError(
   assert.doesNotMatch(r.stderr, /^\s+at /m, "no stack traces");
   return { error: errors[0], stderr: r.stderr };
 }
+
+/** `records` in three consecutive parts: `part(0)`, `part(1)`, `part(2)`. */
+export function inThirds<T>(records: T[]): (i: number) => T[] {
+  const cut = [0, 1, 2, 3].map((i) => Math.round((i * records.length) / 3));
+  return (i) => records.slice(cut[i], cut[i + 1]);
+}
+
+/** SIGTERMs a watched stream; when it had already ended, prints its stderr (why it ended). */
+export function terminate(w: Watched): void {
+  mark("SIGTERM the stream");
+  try {
+    w.child.kill("SIGTERM");
+  } catch {
+    console.log(`the stream had ended; its stderr:\n${w.stderr().slice(-4000)}`);
+  }
+}

@@ -13,11 +13,13 @@ import {
   assertExactlyOnce,
   endsWithOneError,
   faultData,
+  inThirds,
   mark,
   produceTo,
   restartBroker,
   retryLines,
   rideOutages,
+  terminate,
   watchCleaned,
 } from "./_support.ts";
 
@@ -67,8 +69,7 @@ Deno.test("broker faults: restart, kill -9 and restart, never back (--broker-tim
         const topic = uniqueName("faults-broker");
         await createTopic(kafka, topic, 3);
         const data = await faultData(1500);
-        const thirds = [0, 1, 2, 3].map((i) => Math.round((i * data.records.length) / 3));
-        const part = (i: number) => data.records.slice(thirds[i], thirds[i + 1]);
+        const part = inThirds(data.records);
         await produceTo(kafka, topic, part(0));
         const lake = join(dir, "restart");
         const w = watchCleaned(streamArgs(bootstrap, topic, lake, "faults_restart"));
@@ -78,12 +79,7 @@ Deno.test("broker faults: restart, kill -9 and restart, never back (--broker-tim
             () => w.committed() >= data.records.length,
           ]);
         } finally {
-          mark("SIGTERM the stream");
-          try {
-            w.child.kill("SIGTERM");
-          } catch {
-            console.log(`the stream had ended; its stderr:\n${w.stderr().slice(-4000)}`);
-          }
+          terminate(w);
         }
         const r = await w.end();
         assert.equal(r.code, 0, r.stderr.slice(-3000));

@@ -10,11 +10,13 @@ import { createTopic, freePort, uniqueName } from "../support/kafka.ts";
 import {
   endsWithOneError,
   faultData,
+  inThirds,
   mark,
   produceTo,
   readCommittedTopic,
   retryLines,
   rideOutages,
+  terminate,
   type Watched,
   watchScript,
 } from "./_support.ts";
@@ -70,8 +72,7 @@ Deno.test("producer stream under broker faults: restart, kill -9 + restart, neve
         const topic = uniqueName("faults-ps");
         await createTopic(kafka, topic, 3);
         const data = await faultData(1500);
-        const thirds = [0, 1, 2, 3].map((i) => Math.round((i * data.records.length) / 3));
-        const part = (i: number) => data.records.slice(thirds[i], thirds[i + 1]);
+        const part = inThirds(data.records);
         await produceTo(kafka, topic, part(0));
         const w = watchScript(SCRIPT, streamArgs(bootstrap, topic));
         try {
@@ -80,12 +81,7 @@ Deno.test("producer stream under broker faults: restart, kill -9 + restart, neve
             () => position(w) >= data.records.length,
           ]);
         } finally {
-          mark("SIGTERM the stream");
-          try {
-            w.child.kill("SIGTERM");
-          } catch {
-            console.log(`the stream had ended; its stderr:\n${w.stderr().slice(-4000)}`);
-          }
+          terminate(w);
         }
         // A stream that does not end within a minute of SIGTERM is a failure (its stderr says where).
         const guard = setTimeout(() => {
