@@ -6,7 +6,7 @@
  */
 import { ConfigError, type KafkaSettings } from "./config.ts";
 import { explainKafkaError } from "./kafka/client.ts";
-import { inJupyter } from "./display.ts";
+import { inJupyter } from "./runtime.ts";
 
 /** Errors whose message is already the whole story for a user. */
 const USER_ERRORS = new Set([

@@ -21,7 +21,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { readFileSync } from "node:fs";
-import { projectPath } from "./notebook/kernel.ts";
+import { projectPath } from "./runtime.ts";
 
 /** A secret value: usable through {@link Secret.reveal}, redacted everywhere else. */
 export class Secret {

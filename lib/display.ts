@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { inJupyter } from "./runtime.ts";
 
 /** A column to show: its name and, optionally, its type (shown in HTML headers). */
 export interface Column {
@@ -79,16 +80,6 @@ export function htmlTable(
     }</tr>`
   ).join("");
   return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
-}
-
-/** True inside Jupyter's Deno kernel. */
-export function inJupyter(): boolean {
-  try {
-    // Outside the kernel the getter exists but throws.
-    return typeof (Deno as unknown as { jupyter?: unknown }).jupyter === "object";
-  } catch {
-    return false;
-  }
 }
 
 /** Shows rows: HTML in Jupyter, a text table on stdout elsewhere. */

@@ -14,7 +14,8 @@ import { COMMON_HELP, describeConfig, loadConfig } from "../lib/config.ts";
 import { exitOnFailure, fmtInt, log } from "../lib/cli.ts";
 import { type Column, showRows } from "../lib/display.ts";
 import { history, read, snapshot } from "../lib/delta/table.ts";
-import { projectPath, show, showSvg } from "../lib/notebook/kernel.ts";
+import { show, showSvg } from "../lib/notebook/kernel.ts";
+import { projectPath } from "../lib/runtime.ts";
 import { requireTable } from "../lib/notebook/preflight.ts";
 import {
   chicagoShareCharts,

@@ -34,7 +34,7 @@ import {
   summaryText,
 } from "../lib/insights/mod.ts";
 import { ConfigError } from "../lib/config.ts";
-import { inJupyter } from "../lib/display.ts";
+import { inJupyter } from "../lib/runtime.ts";
 import { liveStreamView, pointFromInsights } from "../lib/notebook/stream_view.ts";
 
 const failure = exitOnFailure();

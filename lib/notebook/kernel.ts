@@ -5,29 +5,7 @@
  *
  * @module
  */
-import { isAbsolute, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { inJupyter } from "../display.ts";
-
-export { inJupyter };
-
-/** The project root (two folders above this file), with a trailing separator. */
-export const PROJECT_ROOT: string = fileURLToPath(new URL("../../", import.meta.url));
-
-/**
- * A relative default path as the project means it: unchanged in a script (relative to the
- * working directory, the project root under `deno task`), and anchored to the project root in
- * Jupyter, whose kernel runs in the notebook's folder.
- *
- * @example
- * ```ts
- * projectPath("data"); // "data" in a script, "/path/to/project/data" in Jupyter
- * ```
- */
-export function projectPath(path: string): string {
-  if (isAbsolute(path) || /^[a-z][a-z0-9+.-]*:\/\//i.test(path) || !inJupyter()) return path;
-  return join(PROJECT_ROOT, path);
-}
+import { inJupyter } from "../runtime.ts";
 
 interface JupyterApi {
   display(

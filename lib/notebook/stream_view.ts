@@ -13,7 +13,8 @@
  * @module
  */
 import { columnChart, escapeXml, fmtNumber } from "../charts.ts";
-import { inJupyter, liveDisplay } from "./kernel.ts";
+import { inJupyter } from "../runtime.ts";
+import { liveDisplay } from "./kernel.ts";
 import type { BatchProgress as StreamBatchProgress } from "../stream/progress.ts";
 import type { BatchProgress as InsightsBatchProgress } from "../insights/stream.ts";
 

@@ -4,7 +4,7 @@
  * @module
  */
 import { join } from "node:path";
-import { projectPath } from "../notebook/kernel.ts";
+import { projectPath } from "../runtime.ts";
 
 /** One line of input and where it came from. */
 export interface SourceLine {

@@ -7,7 +7,7 @@
  */
 import type { ParseArgsConfig } from "node:util";
 import { ConfigError } from "../config.ts";
-import { inJupyter } from "../display.ts";
+import { inJupyter } from "../runtime.ts";
 import { type OffsetSpec, parseOffsetSpec, parseTimestampSpec } from "../kafka/source.ts";
 
 /**

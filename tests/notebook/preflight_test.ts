@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { loadConfig } from "../../lib/config.ts";
-import { projectPath } from "../../lib/notebook/kernel.ts";
+import { projectPath } from "../../lib/runtime.ts";
 import { requireBroker, requireTable } from "../../lib/notebook/preflight.ts";
 import { KafkaUnavailableError } from "../../lib/kafka/client.ts";
 import { TableNotFoundError } from "../../lib/delta/errors.ts";
