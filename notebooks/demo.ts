@@ -8,7 +8,7 @@
 // %% Setup
 import { existsSync } from "node:fs";
 import { exitOnFailure, log } from "../lib/cli.ts";
-import { startBroker } from "../lib/kafka/local_broker.ts";
+import { startBroker } from "../dev/kafka/mod.ts";
 
 exitOnFailure();
 const here = new URL(".", import.meta.url);

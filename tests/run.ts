@@ -3,7 +3,9 @@
  *
  * 1. brings the local Kafka broker up (unless KAFKA_BOOTSTRAP_SERVERS points elsewhere),
  * 2. creates .cache/venv with `deltalake` (delta-rs) and .cache/venv-spark with pyspark +
- *    delta-spark, the independent Delta readers of the interop tests, when missing,
+ *    delta-spark, the independent Delta readers of the interop tests, when missing, and sets up
+ *    Jupyter (.cache/venv-jupyter, the Deno kernelspec) and Chromium for the notebook and report
+ *    render tests (tests/support/jupyter.ts); each step is quick when already done,
  * 3. runs `deno test -A` over tests/ (extra arguments are passed on, e.g. a path or --filter),
  * 4. runs the end-to-end tests of the producer and the cleaned stream again with the notebooks
  *    on the broker's SASL_SSL listener (KAFKA_TEST_SASL=1; the Confluent Cloud path),
@@ -14,7 +16,8 @@
  *
  * @module
  */
-import { brokerStatus, startBroker, stopBroker } from "../lib/kafka/local_broker.ts";
+import { brokerStatus, startBroker, stopBroker } from "../dev/kafka/mod.ts";
+import { setupJupyter } from "./support/jupyter.ts";
 import { setupVenv } from "./support/python.ts";
 import { setupSparkVenv } from "./support/spark.ts";
 import { startStandinProcess } from "./support/storage_backends.ts";
@@ -35,7 +38,7 @@ export function summaryCounts(output: string): { passed: number; failed: number 
 const ADLS_TESTS = [
   "tests/delta/",
   "tests/storage/",
-  "tests/stream/",
+  "tests/engine/",
   "tests/notebooks/stream_test.ts",
   "tests/notebooks/stream_cleaned_test.ts",
 ];
@@ -80,6 +83,7 @@ async function main(): Promise<number> {
   try {
     await setupVenv((line) => console.error(line));
     await setupSparkVenv((line) => console.error(line));
+    await setupJupyter({ chromium: true, log: (line) => console.error(line) });
     const args = Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args;
     const paths = args.some((a) => !a.startsWith("-")) ? [] : ["tests/"];
     const runs = [await denoTest([...args, ...paths])];

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import type { Kafka } from "kafkajs";
 import { dataFiles } from "../../lib/orders/lines.ts";
 import { readRange, resolveRange } from "../../lib/kafka/source.ts";
-import { startBroker, stopBroker } from "../../lib/kafka/local_broker.ts";
+import { startBroker, stopBroker } from "../../dev/kafka/mod.ts";
 import { malformedOrders } from "../fixtures/malformed_orders.ts";
 import {
   cleanedKey,

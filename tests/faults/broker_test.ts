@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
-import { startBroker, stopBroker } from "../../lib/kafka/local_broker.ts";
+import { startBroker, stopBroker } from "../../dev/kafka/mod.ts";
 import { snapshot } from "../../lib/delta/table.ts";
 import { createTopic, freePort, uniqueName } from "../support/kafka.ts";
 import { runNotebook, storedOffsets, tableRows, tempLakehouse } from "../support/stream.ts";

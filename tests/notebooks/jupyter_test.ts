@@ -4,8 +4,9 @@
  * on a fresh topic and lakehouse. Any cell error fails the test. The executed notebooks (with
  * their outputs) are written to test-output/notebooks/.
  *
- * Needs `deno task jupyter:setup` (.cache/venv-jupyter + the Deno kernelspec). Without it the
- * test is ignored locally and FAILS in CI (CI=true).
+ * Needs Jupyter set up (.cache/venv-jupyter + the Deno kernelspec): `deno task test` does it
+ * before the tests, or run `deno task jupyter:setup`. Without it a plain `deno test` of this file
+ * ignores the test (and prints why) locally, and FAILS in CI (CI=true).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -37,6 +38,12 @@ const NOTEBOOKS = join(REPO_ROOT, "notebooks");
 const OUT = join(REPO_ROOT, "test-output", "notebooks");
 const inCI = ["1", "true"].includes((Deno.env.get("CI") ?? "").toLowerCase());
 const problems = await jupyterProblems();
+if (problems.length > 0 && !inCI) {
+  console.warn(
+    `jupyter_test: ignored, Jupyter is not set up (${problems.join("; ")}); ` +
+      "`deno task test` sets it up, or run `deno task jupyter:setup`",
+  );
+}
 
 function outputs(cells: CellOutput[][]): CellOutput[] {
   return cells.flat();

@@ -7,12 +7,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { serverProperties, stopBroker } from "../../lib/kafka/local_broker.ts";
+import { serverProperties, stopBroker } from "../../dev/kafka/mod.ts";
 import { freePort, withAdmin } from "../support/kafka.ts";
 import { leaks, readSaslEnv, saslKafkaConfig } from "../support/sasl.ts";
 import { Kafka } from "kafkajs";
 
-const CLI = fileURLToPath(new URL("../../lib/kafka/local_broker.ts", import.meta.url));
+const CLI = fileURLToPath(new URL("../../dev/kafka/cli.ts", import.meta.url));
 
 async function cli(args: string[]) {
   const out = await new Deno.Command(Deno.execPath(), {

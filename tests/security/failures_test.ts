@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ensureTls } from "../../lib/kafka/tls.ts";
+import { ensureTls } from "../../dev/kafka/mod.ts";
 import { withAdmin } from "../support/kafka.ts";
 import {
   type BoundedRun,

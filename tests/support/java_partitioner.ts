@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { ensureJars } from "../../lib/kafka/local_broker.ts";
+import { ensureJars } from "../../dev/kafka/mod.ts";
 
 const JAVA_PROGRAM = fileURLToPath(new URL("./JavaPartitioner.java", import.meta.url));
 

@@ -37,7 +37,7 @@ import {
   SASL_CLIENT_USER,
   startBroker,
   stopBroker,
-} from "../../lib/kafka/local_broker.ts";
+} from "../../dev/kafka/mod.ts";
 import { freePort } from "./kafka.ts";
 
 /** The variables a client needs for the SASL_SSL listener (as in `sasl.env`). */

@@ -4,28 +4,10 @@
  */
 
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { Kafka, logLevel } from "kafkajs";
-import {
-  brokerStatus,
-  PortInUseError,
-  startBroker,
-  stopBroker,
-} from "../../lib/kafka/local_broker.ts";
-import { freePort, uniqueName } from "../support/kafka.ts";
-
-const CLI = fileURLToPath(new URL("../../lib/kafka/local_broker.ts", import.meta.url));
-
-async function cli(args: string[], env: Record<string, string> = {}) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+import { brokerStatus, PortInUseError, startBroker, stopBroker } from "../../../dev/kafka/mod.ts";
+import { freePort, uniqueName } from "../../support/kafka.ts";
+import { cli } from "./_cli.ts";
 
 async function processExists(pid: number): Promise<boolean> {
   try {
@@ -119,23 +101,6 @@ Deno.test("a port taken by someone else is reported, nothing is started", async 
     await assert.rejects(Deno.stat(`${dir}/broker.pid`), Deno.errors.NotFound);
   } finally {
     squatter.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
-Deno.test("a missing java gives one line and exit code 2", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "kafka-broker-test-" });
-  try {
-    const r = await cli(["up", "--dir", dir, "--port", String(freePort())], {
-      JAVA_HOME: "/nonexistent-jdk",
-    });
-    assert.equal(r.code, 2);
-    const lines = r.stderr.trim().split("\n").filter((l) =>
-      !/TimeoutNegativeWarning|Timeout duration/.test(l)
-    );
-    assert.equal(lines.length, 1, r.stderr);
-    assert.match(lines[0], /^ToolMissingError: .*java.*JDK 17/);
-  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -9,9 +9,10 @@
  * @module
  */
 import { join, resolve } from "node:path";
+import { UserError } from "../../lib/errors.ts";
 
 /** `openssl` failed or is missing; the message says what to install. */
-export class TlsSetupError extends Error {
+export class TlsSetupError extends UserError {
   /** Error kind, for `catch` blocks and log lines. */
   override name = "TlsSetupError";
 }
