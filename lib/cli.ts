@@ -4,24 +4,10 @@
  *
  * @module
  */
-import { ConfigError, type KafkaSettings } from "./config.ts";
-import { explainKafkaError } from "./kafka/client.ts";
+import type { KafkaSettings } from "./config.ts";
+import { isUserError } from "./errors.ts";
+import { classifyKafkaError, explainKafkaError } from "./kafka/errors.ts";
 import { inJupyter } from "./runtime.ts";
-
-/** Errors whose message is already the whole story for a user. */
-const USER_ERRORS = new Set([
-  "ConfigError",
-  "OffsetSpecError",
-  "TopicNotFoundError",
-  "KafkaUnavailableError",
-  "NotFoundError",
-  "DeltaError",
-  "TableNotFoundError",
-  "ProtocolError",
-  "LogCorruptError",
-  "UnsupportedFeatureError",
-  "StorageError",
-]);
 
 /** Logs one line to stderr with a time stamp and a tag. */
 export function log(tag: string, message: string): void {
@@ -29,14 +15,25 @@ export function log(tag: string, message: string): void {
   console.error(`${t} ${tag.padEnd(9)} ${message}`);
 }
 
-/** The one-line text for an error: user errors as they are, Kafka errors explained. */
+/**
+ * The one-line text for an error: a UserError (lib/errors.ts) as its message, a Kafka failure
+ * (transient or permanent, as {@link classifyKafkaError} says) explained for `kafka`'s brokers,
+ * anything else as `Name: message`.
+ *
+ * @example
+ * ```ts
+ * import { ConfigError } from "./config.ts";
+ * explainError(new ConfigError("--max-offsets needs a number")); // "--max-offsets needs a number"
+ * explainError(new RangeError("Invalid array length")); // "RangeError: Invalid array length"
+ * ```
+ */
 export function explainError(error: unknown, kafka?: KafkaSettings): string {
-  const e = error as Error;
-  if (e instanceof ConfigError || USER_ERRORS.has(e?.name)) return e.message;
-  const kafkaLike = /KafkaJS|ECONNREFUSED|SASL|certificate|ENOTFOUND/i.test(
-    `${e?.name} ${e?.message} ${(e as { cause?: Error })?.cause?.message ?? ""}`,
-  );
-  if (kafka && kafkaLike) return explainKafkaError(error, kafka);
+  if (isUserError(error)) return error.message;
+  const kind = classifyKafkaError(error);
+  if (kafka && (kind === "transient" || kind === "permanent")) {
+    return explainKafkaError(error, kafka);
+  }
+  const e = error as Error | undefined;
   return `${e?.name ?? "Error"}: ${e?.message ?? String(error)}`;
 }
 

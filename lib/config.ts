@@ -21,6 +21,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { readFileSync } from "node:fs";
+import { UserError } from "./errors.ts";
 import { projectPath } from "./runtime.ts";
 
 /** A secret value: usable through {@link Secret.reveal}, redacted everywhere else. */
@@ -84,7 +85,7 @@ export interface Config {
 }
 
 /** A configuration problem the user must fix; the message says how. */
-export class ConfigError extends Error {
+export class ConfigError extends UserError {
   override name = "ConfigError";
 }
 

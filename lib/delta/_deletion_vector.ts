@@ -13,9 +13,10 @@
  * @module
  */
 import type { Storage } from "../storage/storage.ts";
+import { DeltaError } from "./errors.ts";
 
 /** Thrown for a deletion vector that cannot be read or does not check out. */
-export class DeletionVectorError extends Error {
+export class DeletionVectorError extends DeltaError {
   override name = "DeletionVectorError";
 }
 

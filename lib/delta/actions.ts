@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { DeltaError } from "./errors.ts";
 
 /** An int64 from the log: a number when it fits a double exactly, else a bigint. */
 export type Long = number | bigint;
@@ -97,7 +98,7 @@ export type Action =
 export const ENGINE_INFO = "deno-retail-delta/0.1";
 
 /** Thrown by {@link parseActions} for a line that is not one JSON action; the caller names the file. */
-export class ActionParseError extends Error {
+export class ActionParseError extends DeltaError {
   override name = "ActionParseError";
   /** 1-based line number of the bad line. */
   readonly line: number;
@@ -144,8 +145,9 @@ export function stringifyJsonLong(value: unknown): string {
  *
  * @example
  * ```ts
+ * import { parseActions } from "./actions.ts";
  * const actions = parseActions('{"txn":{"appId":"a","version":12345678901234567890}}\n');
- * // actions[0].txn.version === 12345678901234567890n
+ * // actions[0] is { txn: { appId: "a", version: 12345678901234567890n } }
  * ```
  */
 export function parseActions(text: string): Action[] {

@@ -14,6 +14,7 @@
  */
 import { parseArgs } from "node:util";
 import * as arrow from "apache-arrow";
+import { UserError } from "../errors.ts";
 import { openStorage } from "../storage/mod.ts";
 import { optimize } from "./optimize.ts";
 import { formatTimestampMicros } from "./partition.ts";
@@ -36,7 +37,7 @@ const USAGE = `usage: deno task delta -- <command> <table> [flags]
   vacuum   <table> [--retain-hours H] [--dry-run | --no-dry-run] [--force]`;
 
 /** A bad command line; printed with the usage hint. */
-export class UsageError extends Error {
+export class UsageError extends UserError {
   override name = "UsageError";
 }
 
@@ -256,7 +257,13 @@ interface Flags {
  *
  * @example
  * ```ts
- * const code = await main(["history", "./lakehouse/orders_raw"]);
+ * import * as arrow from "apache-arrow";
+ * import { createTable } from "./table.ts";
+ * import { main } from "./cli.ts";
+ * const dir = await Deno.makeTempDir();
+ * await createTable(dir, new arrow.Schema([new arrow.Field("id", new arrow.Int64())]));
+ * const code = await main(["history", dir]); // prints one line per commit; 0 = ok, 2 = error
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function main(

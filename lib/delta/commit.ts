@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { backoffDelay, sleep } from "../backoff.ts";
 import type { Storage } from "../storage/storage.ts";
 import {
   type Action,
@@ -159,7 +160,16 @@ function checkConflict(
  *
  * @example
  * ```ts
- * const r = await commit(storage, snap.version, [{ add }], makeCommitInfo("WRITE", { mode: "Append" }));
+ * import * as arrow from "apache-arrow";
+ * import { commit, makeCommitInfo } from "./commit.ts";
+ * import { createTable } from "./table.ts";
+ * const dir = await Deno.makeTempDir();
+ * const t = await createTable(dir, new arrow.Schema([new arrow.Field("id", new arrow.Int64())]));
+ * const snap = await t.snapshot();
+ * const txn = { appId: "query-1", version: 42 };
+ * const r = await commit(t.storage, snap.version, [{ txn }], makeCommitInfo("WRITE", { mode: "Append" }));
+ * // r.version === 1, r.attempts === 1
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function commit(
@@ -203,8 +213,7 @@ export async function commit(
       rv = v;
     }
     if (attempt < maxAttempts) {
-      const delay = Math.min(maxDelay, base * 2 ** (attempt - 1));
-      await new Promise((r) => setTimeout(r, delay / 2 + Math.random() * delay / 2));
+      await sleep(backoffDelay({ baseMs: base, maxMs: maxDelay, jitter: "equal" }, attempt));
     }
   }
   throw new CommitRetriesExhaustedError(

@@ -3,9 +3,13 @@
  *
  * @module
  */
+import { UserError } from "../errors.ts";
 
-/** Base class of every Delta error, so callers can catch them all at once. */
-export class DeltaError extends Error {
+/**
+ * Base class of every Delta error, so callers can catch them all at once; a {@link UserError}:
+ * its message says what happened and what to do.
+ */
+export class DeltaError extends UserError {
   override name = "DeltaError";
 }
 

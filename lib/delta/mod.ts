@@ -3,9 +3,14 @@
  *
  * @example
  * ```ts
- * import { createTable } from "./lib/delta/mod.ts";
- * const t = await createTable("./lakehouse/orders", schema, { ifNotExists: true });
+ * import * as arrow from "apache-arrow";
+ * import { createTable } from "./mod.ts";
+ * const rows = arrow.tableFromArrays({ order_id: new BigInt64Array([1n, 2n]) });
+ * const dir = await Deno.makeTempDir();
+ * const t = await createTable(`${dir}/orders`, rows.schema, { ifNotExists: true });
  * await t.append(rows);
+ * (await t.read()).numRows; // 2
+ * await Deno.remove(dir, { recursive: true });
  * ```
  *
  * @module

@@ -86,8 +86,17 @@ export function planBins(
  *
  * @example
  * ```ts
- * const r = await optimize("./lakehouse/orders_raw", { targetSize: 64 * 1024 * 1024 });
- * console.log(r.numFilesRemoved, "→", r.numFilesAdded);
+ * import * as arrow from "apache-arrow";
+ * import { optimize } from "./optimize.ts";
+ * import { createTable } from "./table.ts";
+ * const dir = await Deno.makeTempDir();
+ * const rows = arrow.tableFromArrays({ id: new BigInt64Array([1n, 2n]) });
+ * const t = await createTable(dir, rows.schema);
+ * await t.append(rows);
+ * await t.append(rows); // two small files
+ * const r = await optimize(dir, { targetSize: 64 * 1024 * 1024 });
+ * // r.numFilesRemoved === 2, r.numFilesAdded === 1
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function optimize(

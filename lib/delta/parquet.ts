@@ -23,6 +23,7 @@ import {
   writeParquet,
   WriterPropertiesBuilder,
 } from "parquet-wasm";
+import { DeltaError } from "./errors.ts";
 
 /** Options for {@link encodeParquet}. */
 export interface EncodeOptions {
@@ -76,7 +77,7 @@ export interface DecodeOptions {
 }
 
 /** Thrown when Parquet bytes cannot be written or read; says which step failed. */
-export class ParquetError extends Error {
+export class ParquetError extends DeltaError {
   override name = "ParquetError";
 }
 
@@ -88,6 +89,8 @@ export const CREATED_BY = "retail-pipeline lib/delta (parquet-wasm 0.7.2, arrow-
  *
  * @example
  * ```ts
+ * import * as arrow from "apache-arrow";
+ * import { encodeParquet } from "./parquet.ts";
  * const bytes = encodeParquet(arrow.tableFromArrays({ id: new BigInt64Array([1n, 2n]) }));
  * ```
  */
@@ -163,7 +166,11 @@ function footerOnly(bytes: Uint8Array): Uint8Array | undefined {
  *
  * @example
  * ```ts
- * const t = decodeParquet(await Deno.readFile("part-0.parquet"), { columns: ["id"] });
+ * import * as arrow from "apache-arrow";
+ * import { decodeParquet, encodeParquet } from "./parquet.ts";
+ * const rows = arrow.tableFromArrays({ id: new BigInt64Array([1n, 2n]), qty: new Int32Array([3, 4]) });
+ * const t = decodeParquet(encodeParquet(rows), { columns: ["id"] });
+ * t.schema.names; // ["id"]
  * ```
  */
 export function decodeParquet(bytes: Uint8Array, opts: DecodeOptions = {}): arrow.Table {

@@ -13,6 +13,8 @@
  * @module
  */
 import * as arrow from "apache-arrow";
+import { utf8Repeat } from "../arrow/columns.ts";
+import { DeltaError } from "./errors.ts";
 import { type DeltaType, parseDecimal, type StructType, toArrowType } from "./schema.ts";
 import { decimalText, formatDate } from "./stats.ts";
 
@@ -20,7 +22,7 @@ import { decimalText, formatDate } from "./stats.ts";
 export const HIVE_DEFAULT_PARTITION = "__HIVE_DEFAULT_PARTITION__";
 
 /** Thrown for unusable partition columns or values; the message names the column. */
-export class PartitionError extends Error {
+export class PartitionError extends DeltaError {
   override name = "PartitionError";
 }
 
@@ -44,6 +46,7 @@ function needsHiveEscape(code: number): boolean {
  *
  * @example
  * ```ts
+ * import { hiveEscape } from "./partition.ts";
  * hiveEscape("2023-11-05 00:00:00"); // "2023-11-05 00%3A00%3A00"
  * ```
  */
@@ -66,6 +69,7 @@ export function hiveUnescape(value: string): string {
  *
  * @example
  * ```ts
+ * import { partitionDirectory } from "./partition.ts";
  * partitionDirectory(["d", "city"], { d: "2024-05-01", city: null }); // "d=2024-05-01/city=__HIVE_DEFAULT_PARTITION__"
  * ```
  */
@@ -86,6 +90,7 @@ export function partitionDirectory(
  *
  * @example
  * ```ts
+ * import { encodeAddPath } from "./partition.ts";
  * encodeAddPath("ts=2023-11-05 00%3A00%3A00/part-0.parquet"); // "ts=2023-11-05%2000%253A00%253A00/part-0.parquet"
  * ```
  */
@@ -243,6 +248,7 @@ export type PartitionValue = number | bigint | boolean | string | null;
  *
  * @example
  * ```ts
+ * import { parsePartitionValue } from "./partition.ts";
  * parsePartitionValue("2024-05-01T10:00:00.000001Z", "timestamp"); // 1714557600000001n
  * ```
  */
@@ -344,16 +350,8 @@ function makeConst(
         ...base,
         data: new Uint8Array(Math.ceil(length / 8)).fill(value === true ? 255 : 0),
       } as never);
-    case "string": {
-      const bytes = new TextEncoder().encode(String(value ?? ""));
-      const data = new Uint8Array(bytes.length * length);
-      const offsets = new Int32Array(length + 1);
-      for (let i = 0; i < length; i++) {
-        data.set(bytes, i * bytes.length);
-        offsets[i + 1] = (i + 1) * bytes.length;
-      }
-      return arrow.makeData({ ...base, data, valueOffsets: offsets } as never);
-    }
+    case "string":
+      return utf8Repeat(value === null ? null : String(value), length);
   }
   if (typeof type === "string" && parseDecimal(type)) {
     const words = new Uint32Array(4 * length);
@@ -376,8 +374,15 @@ function makeConst(
  *
  * @example
  * ```ts
- * for (const g of splitByPartition(table, schema, ["order_date"])) {
- *   // g.directory = "order_date=2024-05-01", g.values = { order_date: "2024-05-01" }
+ * import * as arrow from "apache-arrow";
+ * import { splitByPartition } from "./partition.ts";
+ * import { toDeltaSchema } from "./schema.ts";
+ * const table = new arrow.Table({
+ *   order_id: arrow.vectorFromArray([1n, 2n], new arrow.Int64()),
+ *   order_date: arrow.vectorFromArray(["2024-05-01", "2024-05-02"], new arrow.Utf8()),
+ * });
+ * for (const g of splitByPartition(table, toDeltaSchema(table.schema), ["order_date"])) {
+ *   // g.directory = "order_date=2024-05-01", g.values = { order_date: "2024-05-01" }, g.table.numRows = 1
  * }
  * ```
  */

@@ -20,7 +20,7 @@
 import * as arrow from "apache-arrow";
 import type { Storage } from "../storage/storage.ts";
 import type { AddAction } from "./actions.ts";
-import { UnsupportedFeatureError } from "./errors.ts";
+import { DeltaError, UnsupportedFeatureError } from "./errors.ts";
 import { decodeParquet, parquetSchema } from "./parquet.ts";
 import {
   constantVector,
@@ -50,7 +50,7 @@ export interface ScanOptions {
 }
 
 /** Thrown when a data file cannot be read as part of the table; names the file and column. */
-export class ScanError extends Error {
+export class ScanError extends DeltaError {
   override name = "ScanError";
 }
 
@@ -96,9 +96,18 @@ function relativeToRoot(storage: Storage, abs: string, original: string): string
  *
  * @example
  * ```ts
- * for await (const t of scanFiles(storage, snap.files, snap.schema, snap.partitionColumns, { columns: ["id"] })) {
- *   console.log(t.numRows);
+ * import * as arrow from "apache-arrow";
+ * import { scanFiles } from "./scan.ts";
+ * import { createTable } from "./table.ts";
+ * const dir = await Deno.makeTempDir();
+ * const rows = arrow.tableFromArrays({ id: new BigInt64Array([1n, 2n]), qty: new Int32Array([3, 4]) });
+ * const table = await createTable(dir, rows.schema);
+ * await table.append(rows);
+ * const snap = await table.snapshot();
+ * for await (const t of scanFiles(table.storage, snap.files, snap.schema, snap.partitionColumns, { columns: ["id"] })) {
+ *   t.numRows; // 2 (one Arrow table per data file)
  * }
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function* scanFiles(

@@ -9,6 +9,7 @@
  * @module
  */
 import * as arrow from "apache-arrow";
+import { DeltaError } from "./errors.ts";
 
 /** A primitive Delta type name, e.g. `"long"` or `"decimal(10,2)"`. */
 export type PrimitiveType =
@@ -59,7 +60,7 @@ export interface MapType {
 export type DeltaType = PrimitiveType | StructType | ArrayType | MapType;
 
 /** Thrown when a schema (JSON or Arrow) cannot be used for a Delta table; the message names the column. */
-export class SchemaError extends Error {
+export class SchemaError extends DeltaError {
   override name = "SchemaError";
 }
 
@@ -178,6 +179,7 @@ function parseField(raw: unknown, where: string): StructField {
  *
  * @example
  * ```ts
+ * import { parseSchemaString } from "./schema.ts";
  * const s = parseSchemaString('{"type":"struct","fields":[{"name":"id","type":"long","nullable":false,"metadata":{}}]}');
  * s.fields[0].type; // "long"
  * ```
@@ -371,8 +373,12 @@ export function toArrowField(f: StructField): arrow.Field {
  *
  * @example
  * ```ts
- * const a = toArrowSchema(parseSchemaString(metadata.schemaString));
- * a.fields.map((f) => String(f.type)); // ["Int64", "Timestamp<MICROSECOND, UTC>", …]
+ * import { toArrowSchema } from "./schema.ts";
+ * const a = toArrowSchema({ type: "struct", fields: [
+ *   { name: "id", type: "long", nullable: false, metadata: {} },
+ *   { name: "ts", type: "timestamp", nullable: true, metadata: {} },
+ * ] });
+ * a.fields.map((f) => String(f.type)); // ["Int64", "Timestamp<MICROSECOND, UTC>"]
  * ```
  */
 export function toArrowSchema(schema: StructType): arrow.Schema {
@@ -464,6 +470,8 @@ function fromArrowField(f: arrow.Field, column: string): StructField {
  *
  * @example
  * ```ts
+ * import * as arrow from "apache-arrow";
+ * import { schemaToString, toDeltaSchema } from "./schema.ts";
  * const s = toDeltaSchema(new arrow.Schema([new arrow.Field("id", new arrow.Int64(), false)]));
  * schemaToString(s); // {"type":"struct","fields":[{"name":"id","type":"long","nullable":false,"metadata":{}}]}
  * ```

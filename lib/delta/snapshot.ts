@@ -261,8 +261,15 @@ export async function versionAtTimestamp(
  *
  * @example
  * ```ts
- * const snap = await loadSnapshot(openStorage("/tmp/t"), { version: 3 });
- * snap.files.length;
+ * import * as arrow from "apache-arrow";
+ * import { openStorage } from "../storage/mod.ts";
+ * import { loadSnapshot } from "./snapshot.ts";
+ * import { createTable } from "./table.ts";
+ * const dir = await Deno.makeTempDir();
+ * await createTable(dir, new arrow.Schema([new arrow.Field("id", new arrow.Int64())]));
+ * const snap = await loadSnapshot(openStorage(dir), { version: 0 });
+ * snap.files.length; // 0
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function loadSnapshot(storage: Storage, at: SnapshotAt = {}): Promise<Snapshot> {
@@ -388,9 +395,16 @@ const MAX_ADVANCED_TIMESTAMPS = 1000;
  *
  * @example
  * ```ts
- * let snap = await loadSnapshot(storage);
- * // … other writers commit …
- * snap = await advanceSnapshot(snap);
+ * import * as arrow from "apache-arrow";
+ * import { advanceSnapshot, loadSnapshot } from "./snapshot.ts";
+ * import { createTable } from "./table.ts";
+ * const dir = await Deno.makeTempDir();
+ * const rows = arrow.tableFromArrays({ id: new BigInt64Array([1n]) });
+ * const t = await createTable(dir, rows.schema);
+ * let snap = await loadSnapshot(t.storage); // version 0
+ * await t.append(rows); // another writer commits version 1
+ * snap = await advanceSnapshot(snap); // snap.version === 1
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function advanceSnapshot(prev: Snapshot, storage?: Storage): Promise<Snapshot> {

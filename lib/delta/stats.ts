@@ -36,6 +36,7 @@ export const STRING_PREFIX_LENGTH = 32;
  *
  * @example
  * ```ts
+ * import { statsOptionsFromConfiguration } from "./stats.ts";
  * statsOptionsFromConfiguration({ "delta.dataSkippingNumIndexedCols": "5" }); // { numIndexedCols: 5 }
  * ```
  */
@@ -93,8 +94,11 @@ interface Acc {
  *
  * @example
  * ```ts
+ * import * as arrow from "apache-arrow";
+ * import { toDeltaSchema } from "./schema.ts";
+ * import { computeStats } from "./stats.ts";
  * const t = arrow.tableFromArrays({ id: new BigInt64Array([3n, 1n]) });
- * computeStats(t, schema); // {"numRecords":2,"minValues":{"id":1},"maxValues":{"id":3},"nullCount":{"id":0}}
+ * computeStats(t, toDeltaSchema(t.schema)); // {"numRecords":2,"minValues":{"id":1},"maxValues":{"id":3},"nullCount":{"id":0}}
  * ```
  */
 export function computeStats(

@@ -176,7 +176,15 @@ function handle(storage: Storage): DeltaTable {
  *
  * @example
  * ```ts
- * const t = await createTable("./lakehouse/orders", schema, { partitionColumns: ["state"] });
+ * import * as arrow from "apache-arrow";
+ * import { createTable } from "./table.ts";
+ * const schema = new arrow.Schema([
+ *   new arrow.Field("order_id", new arrow.Int64(), false),
+ *   new arrow.Field("state", new arrow.Utf8()),
+ * ]);
+ * const dir = await Deno.makeTempDir();
+ * const t = await createTable(`${dir}/orders`, schema, { partitionColumns: ["state"] });
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function createTable(
@@ -415,7 +423,14 @@ async function write(
  *
  * @example
  * ```ts
- * await append(storage, batch, { txns: { "query-1": 7n }, expectedTxns: { "query-1": 6n } });
+ * import * as arrow from "apache-arrow";
+ * import { append, createTable } from "./table.ts";
+ * const dir = await Deno.makeTempDir();
+ * const batch = arrow.tableFromArrays({ id: new BigInt64Array([1n, 2n]) });
+ * await createTable(dir, batch.schema);
+ * await append(dir, batch, { txns: { "query-1": 7n }, expectedTxns: { "query-1": undefined } });
+ * await append(dir, batch, { txns: { "query-1": 8n }, expectedTxns: { "query-1": 7n } });
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export function append(
@@ -467,7 +482,14 @@ export async function* readBatches(
  *
  * @example
  * ```ts
- * const t = await read("./lakehouse/orders", { version: 3, columns: ["order_id"] });
+ * import * as arrow from "apache-arrow";
+ * import { createTable, read } from "./table.ts";
+ * const dir = await Deno.makeTempDir();
+ * const rows = arrow.tableFromArrays({ order_id: new BigInt64Array([1n, 2n]), qty: new Int32Array([1, 5]) });
+ * await (await createTable(dir, rows.schema)).append(rows); // version 1
+ * const t = await read(dir, { version: 1, columns: ["order_id"] });
+ * t.numRows; // 2
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function read(location: TableLocation, opts: ReadOptions = {}): Promise<arrow.Table> {

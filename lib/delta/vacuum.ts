@@ -63,8 +63,17 @@ function isHidden(path: string, partitionColumns: string[]): boolean {
  *
  * @example
  * ```ts
- * const plan = await vacuum("./lakehouse/orders_raw");              // dry run: lists files
- * await vacuum("./lakehouse/orders_raw", { dryRun: false });         // deletes them
+ * import * as arrow from "apache-arrow";
+ * import { createTable } from "./table.ts";
+ * import { vacuum } from "./vacuum.ts";
+ * const dir = await Deno.makeTempDir();
+ * const rows = arrow.tableFromArrays({ id: new BigInt64Array([1n]) });
+ * const t = await createTable(dir, rows.schema);
+ * await t.append(rows);
+ * await t.overwrite(rows); // the first data file is no longer referenced
+ * const plan = await vacuum(dir, { retentionHours: 0, force: true }); // dry run: plan.files lists it
+ * await vacuum(dir, { retentionHours: 0, force: true, dryRun: false }); // deletes it
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function vacuum(

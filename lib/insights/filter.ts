@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { UserError } from "../errors.ts";
 import type { Order } from "../orders/schema.ts";
 
 /** The conditions of a filter; absent ones are not checked. */
@@ -22,7 +23,7 @@ export interface OrderFilter {
 }
 
 /** A filter flag that is not usable; the message says what is expected. */
-export class FilterError extends Error {
+export class FilterError extends UserError {
   override name = "FilterError";
 }
 

@@ -8,6 +8,7 @@
  */
 import type { KafkaSettings } from "../config.ts";
 import { TableNotFoundError } from "../delta/errors.ts";
+import { NotFoundError } from "../storage/errors.ts";
 import { snapshot } from "../delta/table.ts";
 import { KafkaUnavailableError } from "../kafka/client.ts";
 
@@ -72,8 +73,7 @@ export async function requireTable(location: string, hint: string): Promise<void
   try {
     await snapshot(location);
   } catch (e) {
-    const name = (e as Error)?.name;
-    if (name === "TableNotFoundError" || name === "NotFoundError") {
+    if (e instanceof TableNotFoundError || e instanceof NotFoundError) {
       throw new TableNotFoundError(`no Delta table at ${location}: ${hint}`);
     }
     throw e;

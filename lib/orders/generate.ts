@@ -14,6 +14,7 @@
 
 import { parseArgs } from "node:util";
 import { join } from "node:path";
+import { UserError } from "../errors.ts";
 import type { LineItem, Order } from "./schema.ts";
 
 /** Default PRNG seed; the smallest seed for which order 1 reproduces the seed's sample exactly. */
@@ -60,12 +61,8 @@ export interface RetailDb {
 }
 
 /** Thrown when a retail_db file is missing or malformed; says which file and line. */
-export class RetailDbError extends Error {
-  /** Creates the error with a message naming the file. */
-  constructor(message: string) {
-    super(message);
-    this.name = "RetailDbError";
-  }
+export class RetailDbError extends UserError {
+  override name = "RetailDbError";
 }
 
 /**

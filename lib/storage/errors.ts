@@ -3,9 +3,10 @@
  *
  * @module
  */
+import { UserError } from "../errors.ts";
 
 /** A file that was asked for does not exist; check the path or the table location. */
-export class NotFoundError extends Error {
+export class NotFoundError extends UserError {
   override name = "NotFoundError";
   /** Path (relative to the storage root) that was not found. */
   readonly path: string;
@@ -17,11 +18,11 @@ export class NotFoundError extends Error {
 }
 
 /** A storage operation failed for a reason other than a missing file (permissions, disk, network). */
-export class StorageError extends Error {
+export class StorageError extends UserError {
   override name = "StorageError";
 }
 
 /** The location's URL scheme has no storage implementation yet; use a plain path or file:// URL. */
-export class UnsupportedSchemeError extends Error {
+export class UnsupportedSchemeError extends UserError {
   override name = "UnsupportedSchemeError";
 }
