@@ -9,62 +9,49 @@
 //   deno task consume:stream:cleaned -- --table ./lakehouse/orders_cleaned --dead-letters /tmp/dl
 
 // %% Setup: configuration from flags, env and .env
-import { COMMON_HELP, describeConfig, loadConfig } from "../lib/config.ts";
-import { requireBroker } from "../lib/notebook/preflight.ts";
-import { exitOnFailure, log } from "../lib/cli.ts";
+import { log } from "../lib/cli.ts";
 import { createKafka } from "../lib/kafka/client.ts";
 import {
-  cleanedSink,
+  DELTA_STREAM_OPTIONS,
   formatSummaryJson,
   formatSummaryText,
   parseStreamOptions,
   progressPrinter,
-  startQuery,
+  startDeltaQuery,
   stopOnSignals,
   STREAM_HELP,
-  STREAM_OPTIONS,
-} from "../lib/stream/mod.ts";
-import { liveStreamView, pointFromStream } from "../lib/notebook/stream_view.ts";
+} from "../lib/engine/mod.ts";
+import { cleanedSink } from "../lib/orders/sinks.ts";
+import { setupNotebook } from "../lib/notebook/setup.ts";
+import { liveStreamView } from "../lib/notebook/stream_view.ts";
 
-const failure = exitOnFailure();
-
-const USAGE = `Usage: deno task consume:stream:cleaned [-- options]
+const { config, flags } = await setupNotebook({
+  usage: `Usage: deno task consume:stream:cleaned [-- options]
 Streams the topic's orders into the Delta table --table (default <lakehouse>/orders_cleaned),
 one row per line item with kafka_partition, kafka_offset, kafka_timestamp and ingested_at;
 records that are not valid orders go to --dead-letters with a reason code and message.
 
 Options:
   --dead-letters DIR|URL        dead-letter table     [<lakehouse>/orders_dead_letters]
-${STREAM_HELP}
-${COMMON_HELP}`;
-
-const loaded = loadConfig({
+${STREAM_HELP}`,
   tableName: "orders_cleaned",
-  options: { ...STREAM_OPTIONS, "dead-letters": { type: "string" } },
+  options: { ...DELTA_STREAM_OPTIONS, "dead-letters": { type: "string" } },
 });
-const { config, flags } = loaded;
-failure.kafka = config.kafka;
-if (loaded.help) {
-  console.log(USAGE);
-  Deno.exit(0);
-}
 const options = parseStreamOptions(flags, "orders_cleaned");
 const deadLetters = flags["dead-letters"] ?? `${config.lakehouse}/orders_dead_letters`;
-log("config", describeConfig(config).replaceAll("\n", "\n                   "));
-await requireBroker(config.kafka);
 
 // %% The sink: orders_cleaned first, then orders_dead_letters (both created when missing)
 const sink = await cleanedSink(config.table!, deadLetters);
 log("tables", `${config.table}, dead letters ${deadLetters} (query ${options.queryName})`);
 
 // %% Run the query until the topic is drained (--available-now) or SIGINT/SIGTERM
-const query = startQuery({
+const query = startDeltaQuery({
   kafka: createKafka(config.kafka),
   settings: config.kafka,
   topic: config.topic,
   sink,
   options,
-  onProgress: liveStreamView("orders_cleaned", pointFromStream, progressPrinter(options.progress)),
+  onProgress: liveStreamView("orders_cleaned", progressPrinter(options.progress)),
 });
 const removeSignals = stopOnSignals(query);
 const summary = await query.done;

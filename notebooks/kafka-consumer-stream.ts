@@ -8,56 +8,46 @@
 //   deno task consume:stream -- --progress json --max-offsets-per-trigger 10000
 
 // %% Setup: configuration from flags, env and .env
-import { COMMON_HELP, describeConfig, loadConfig } from "../lib/config.ts";
-import { requireBroker } from "../lib/notebook/preflight.ts";
-import { exitOnFailure, log } from "../lib/cli.ts";
+import { log } from "../lib/cli.ts";
 import { createKafka } from "../lib/kafka/client.ts";
 import {
+  DELTA_STREAM_OPTIONS,
   formatSummaryJson,
   formatSummaryText,
   parseStreamOptions,
   progressPrinter,
-  rawSink,
-  startQuery,
+  startDeltaQuery,
   stopOnSignals,
   STREAM_HELP,
-  STREAM_OPTIONS,
-} from "../lib/stream/mod.ts";
-import { liveStreamView, pointFromStream } from "../lib/notebook/stream_view.ts";
+} from "../lib/engine/mod.ts";
+import { rawSink } from "../lib/orders/sinks.ts";
+import { setupNotebook } from "../lib/notebook/setup.ts";
+import { liveStreamView } from "../lib/notebook/stream_view.ts";
 
-const failure = exitOnFailure();
-
-const USAGE = `Usage: deno task consume:stream [-- options]
+const { config, flags } = await setupNotebook({
+  usage: `Usage: deno task consume:stream [-- options]
 Streams the topic's records into the Delta table --table (default <lakehouse>/orders_raw):
 key, value (as strings), topic, partition, offset, timestamp, timestampType. Each micro-batch
 is one Delta commit carrying the consumed offsets, so a restart resumes exactly where it stopped.
 
-${STREAM_HELP}
-${COMMON_HELP}`;
-
-const loaded = loadConfig({ tableName: "orders_raw", options: STREAM_OPTIONS });
-const { config, flags } = loaded;
-failure.kafka = config.kafka;
-if (loaded.help) {
-  console.log(USAGE);
-  Deno.exit(0);
-}
+${STREAM_HELP}`,
+  tableName: "orders_raw",
+  options: DELTA_STREAM_OPTIONS,
+});
 const options = parseStreamOptions(flags, "orders_raw");
-log("config", describeConfig(config).replaceAll("\n", "\n                   "));
-await requireBroker(config.kafka);
 
 // %% The sink: Delta table orders_raw (created when missing)
 const sink = await rawSink(config.table!);
 log("table", `${config.table} (query ${options.queryName})`);
 
 // %% Run the query until the topic is drained (--available-now) or SIGINT/SIGTERM
-const query = startQuery({
+const query = startDeltaQuery({
   kafka: createKafka(config.kafka),
   settings: config.kafka,
   topic: config.topic,
   sink,
   options,
-  onProgress: liveStreamView("orders_raw", pointFromStream, progressPrinter(options.progress)),
+  onProgress: liveStreamView("orders_raw", progressPrinter(options.progress)),
 });
 const removeSignals = stopOnSignals(query);
 const summary = await query.done;

@@ -11,7 +11,7 @@ import { COMMON_HELP, describeConfig, loadConfig } from "../lib/config.ts";
 import { requireBroker } from "../lib/notebook/preflight.ts";
 import { exitOnFailure, fmtInt, log } from "../lib/cli.ts";
 import { createKafka, ensureTopic } from "../lib/kafka/client.ts";
-import { publishOrders } from "../lib/kafka/publish.ts";
+import { publishOrders } from "../lib/orders/publish.ts";
 import { dataFiles, readLines } from "../lib/orders/lines.ts";
 
 const failure = exitOnFailure();

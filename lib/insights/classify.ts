@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { KafkaRecord } from "../kafka/source.ts";
+import { type Reply, startOffload } from "../engine/offload.ts";
 import { type ParseFailure, parseOrder } from "../orders/validate.ts";
 import { matchesFilter, type OrderFilter } from "./filter.ts";
 
@@ -21,22 +21,16 @@ export interface Classified {
 
 /** A batch sent to the worker (internal). */
 export interface ClassifyRequest {
-  /** Request id. */
-  id: number;
   /** All values, back to back. */
   bytes: Uint8Array;
   /** End offset of each value in `bytes`. */
   ends: Int32Array;
   /** 1 where the value is null (a tombstone). */
   nulls: Uint8Array;
-  /** The filter. */
-  filter: OrderFilter;
 }
 
 /** The worker's answer (internal). */
 export interface ClassifyReply {
-  /** Request id. */
-  id: number;
   /** One code per record. */
   codes: Uint8Array;
   /** Invalid records. */
@@ -46,7 +40,7 @@ export interface ClassifyReply {
 /** Classifies a batch's records. */
 export interface Classifier {
   /** Codes for the records, in order. */
-  classify(records: KafkaRecord[]): Promise<Classified>;
+  classify(records: readonly { value: Uint8Array | null }[]): Promise<Classified>;
   /** Stops the worker (if any). */
   close(): void;
 }
@@ -78,44 +72,24 @@ export function inlineClassifier(filter: OrderFilter): Classifier {
 }
 
 /**
- * Classifies in a Web Worker: values are copied into one buffer, transferred, and classified
- * there.
+ * Classifies in a Web Worker (the engine's offload, lib/engine/offload.ts): values are copied
+ * into one buffer, transferred, and classified there by {@link serve}.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const c = workerClassifier({ city: "Chicago" });
  * const { codes, failures } = await c.classify(records);
  * c.close();
  * ```
  */
 export function workerClassifier(filter: OrderFilter): Classifier {
-  const worker = new Worker(new URL("./_classify_worker.ts", import.meta.url).href, {
-    type: "module",
-  });
-  const pending = new Map<
-    number,
-    { resolve: (c: Classified) => void; reject: (e: unknown) => void }
-  >();
-  let nextId = 0;
-  let broken: unknown;
-  worker.onmessage = (e: MessageEvent<ClassifyReply>) => {
-    const p = pending.get(e.data.id);
-    pending.delete(e.data.id);
-    const failures = new Map<number, ParseFailure>();
-    for (const f of e.data.failures) {
-      failures.set(f.index, { ok: false, reason: f.reason, message: f.message, field: f.field });
-    }
-    p?.resolve({ codes: e.data.codes, failures });
-  };
-  worker.onerror = (e) => {
-    e.preventDefault();
-    broken = new Error(`the classify worker failed: ${e.message}`);
-    for (const p of pending.values()) p.reject(broken);
-    pending.clear();
-  };
+  const started = startOffload<OrderFilter, ClassifyRequest, ClassifyReply>(
+    import.meta.url,
+    filter,
+  );
+  started.catch(() => {}); // reported by the first classify()
   return {
-    classify(records) {
-      if (broken) return Promise.reject(broken);
+    async classify(records) {
       let total = 0;
       for (const r of records) total += r.value?.byteLength ?? 0;
       const bytes = new Uint8Array(total);
@@ -131,15 +105,59 @@ export function workerClassifier(filter: OrderFilter): Classifier {
         }
         ends[i] = at;
       }
-      const id = nextId++;
-      const request: ClassifyRequest = { id, bytes, ends, nulls, filter };
-      return new Promise((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        worker.postMessage(request, [bytes.buffer, ends.buffer, nulls.buffer]);
-      });
+      const worker = await started;
+      const reply = await worker.call({ bytes, ends, nulls }, [
+        bytes.buffer,
+        ends.buffer,
+        nulls.buffer,
+      ]);
+      const failures = new Map<number, ParseFailure>();
+      for (const f of reply.failures) {
+        failures.set(f.index, { ok: false, reason: f.reason, message: f.message, field: f.field });
+      }
+      return { codes: reply.codes, failures };
     },
     close() {
-      worker.terminate();
+      started.then((w) => w.close(), () => {});
     },
   };
+}
+
+/**
+ * The worker's side of {@link workerClassifier}: parses and validates a packed batch of record
+ * values and applies the filter, off the main thread (which meanwhile fetches and commits).
+ *
+ * @example
+ * ```ts
+ * import { serve } from "./classify.ts";
+ * const handle = await serve({ city: "Chicago" });
+ * const value = new TextEncoder().encode("not json");
+ * const { value: reply } = handle({ bytes: value, ends: Int32Array.of(value.length), nulls: Uint8Array.of(0) });
+ * console.log(reply.codes[0]); // 2: a dead letter
+ * ```
+ */
+export function serve(
+  filter: OrderFilter,
+): Promise<(request: ClassifyRequest) => Reply<ClassifyReply>> {
+  return Promise.resolve(({ bytes, ends, nulls }) => {
+    const n = ends.length;
+    const codes = new Uint8Array(n);
+    const failures: ClassifyReply["failures"] = [];
+    let start = 0;
+    for (let i = 0; i < n; i++) {
+      const end = ends[i];
+      const parsed = parseOrder(nulls[i] === 1 ? null : bytes.subarray(start, end));
+      start = end;
+      if (!parsed.ok) {
+        codes[i] = 2;
+        failures.push({
+          index: i,
+          reason: parsed.reason,
+          message: parsed.message,
+          field: parsed.field,
+        });
+      } else if (matchesFilter(parsed.order, filter)) codes[i] = 1;
+    }
+    return { value: { codes, failures }, transfer: [codes.buffer] };
+  });
 }

@@ -13,7 +13,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import type { KafkaRecord } from "../kafka/source.ts";
+import type { RawMessage } from "../kafka/raw.ts";
 import type { ParseFailure } from "../orders/validate.ts";
 
 /** Largest value kept in a dead letter: 900 KiB, under the default message.max.bytes. */
@@ -35,19 +35,20 @@ export interface DeadLetterMessage {
  * @example
  * ```ts
  * const r = parseOrder(record.value);
- * if (!r.ok) deadLetters.push(deadLetter(record, r, "processed_orders-filter-chicago"));
+ * if (!r.ok) deadLetters.push(deadLetter(chunk, message, r, "processed_orders-filter-chicago"));
  * ```
  */
 export function deadLetter(
-  record: KafkaRecord,
+  from: { topic: string; partition: number },
+  record: RawMessage,
   failure: ParseFailure,
   query: string,
 ): DeadLetterMessage {
   const headers: Record<string, string> = {
     "dlq.reason": failure.reason,
     "dlq.message": failure.message,
-    "dlq.topic": record.topic,
-    "dlq.partition": String(record.partition),
+    "dlq.topic": from.topic,
+    "dlq.partition": String(from.partition),
     "dlq.offset": record.offset,
     "dlq.timestamp": String(record.timestamp),
     "dlq.query": query,

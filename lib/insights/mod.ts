@@ -8,7 +8,6 @@
  * ```
  * @module
  */
-export * from "./duration.ts";
 export * from "./filter.ts";
 export * from "./aggregate.ts";
 export * from "./changelog.ts";
@@ -16,3 +15,4 @@ export * from "./dead_letters.ts";
 export * from "./classify.ts";
 export * from "./stream.ts";
 export * from "./progress.ts";
+export * from "./options.ts";

@@ -6,10 +6,10 @@
  * @module
  */
 import { fmtInt } from "../cli.ts";
-import type { BatchProgress, StreamTotals } from "./stream.ts";
-
-/** How progress is shown. */
-export type ProgressFormat = "text" | "json" | "none";
+import { type BatchProgress, formatEventTime, formatProgressJson } from "../engine/progress.ts";
+import type { ProgressFormat } from "../engine/options.ts";
+import type { QuerySummary } from "../engine/progress.ts";
+import type { StreamTotals } from "./stream.ts";
 
 /** Options of {@link progressReporter}. */
 export interface ReporterOptions {
@@ -29,29 +29,6 @@ export interface ReporterOptions {
   now?: () => number;
 }
 
-/** One batch as a JSON object (one line). */
-export function progressJson(query: string, p: BatchProgress, aggregate: boolean): string {
-  const ms = p.durations.waitMs + p.durations.processMs + p.durations.commitMs;
-  return JSON.stringify({
-    name: query,
-    batchId: p.batch,
-    numInputRows: p.input,
-    processedRowsPerSecond: Math.round(ms > 0 ? (p.input * 1000) / ms : 0),
-    durationMs: {
-      wait: Math.round(p.durations.waitMs),
-      transform: Math.round(p.durations.processMs),
-      commit: Math.round(p.durations.commitMs),
-    },
-    endOffset: p.endOffsets,
-    lag: p.lag,
-    output: p.output,
-    deadLetters: p.deadLetters,
-    ...(aggregate
-      ? { late: p.late, dropped: p.dropped, windows: p.windows, watermark: p.watermark }
-      : {}),
-  });
-}
-
 /**
  * A batch callback that prints progress in the chosen format; text lines sum the batches
  * since the previous line.
@@ -61,33 +38,36 @@ export function progressJson(query: string, p: BatchProgress, aggregate: boolean
  * const onBatch = progressReporter({ format: "text", query, aggregate: false, log });
  * ```
  */
-export function progressReporter(o: ReporterOptions): (p: BatchProgress) => void {
+export function progressReporter(
+  o: ReporterOptions,
+): (p: BatchProgress, summary: QuerySummary) => void {
   const now = o.now ?? (() => performance.now());
   const print = o.print ?? ((line: string) => console.log(line));
   const every = o.everyMs ?? 1000;
   let last = -Infinity;
   // The first line's rate counts from the first batch's start, not from the stream's setup.
   let since = { input: 0, output: 0, dead: 0, t: undefined as number | undefined };
-  return (p) => {
-    since.t ??= now() - (p.durations.waitMs + p.durations.processMs + p.durations.commitMs);
-    since.input += p.input;
-    since.output += p.output;
-    since.dead += p.deadLetters;
-    if (o.format === "json") print(progressJson(o.query, p, o.aggregate));
+  return (p, summary) => {
+    const dead = p.deadLetters ?? 0;
+    const out = Object.values(p.sink).reduce((n, s) => n + s.rows, 0) - dead;
+    const lag = Object.values(p.lag).reduce((a, b) => a + b, 0);
+    since.t ??= now() - p.durationMs.total;
+    since.input += p.numInputRows;
+    since.output += out;
+    since.dead += dead;
+    if (o.format === "json") print(formatProgressJson(p));
     const t = now();
-    if (o.format !== "text" || (t - last < every && p.lag > 0)) return;
+    if (o.format !== "text" || (t - last < every && lag > 0)) return;
     const rate = since.input / Math.max(0.001, (t - since.t!) / 1000);
     o.log(
       "progress",
-      `batch ${p.batch}: ${fmtInt(since.input)} in, ${fmtInt(since.output)} out, ` +
+      `batch ${p.batchId}: ${fmtInt(since.input)} in, ${fmtInt(since.output)} out, ` +
         `${fmtInt(since.dead)} dead letters` +
-        (o.aggregate
-          ? `, ${p.late} late, ${p.dropped} dropped, ${p.windows} windows, watermark ${
-            p.watermark === null ? "-" : new Date(p.watermark).toISOString()
-          }`
-          : "") +
-        `, lag ${fmtInt(p.lag)}, ${fmtInt(Math.round(rate))} orders/s` +
-        ` (total ${fmtInt(p.totals.input)} in, ${fmtInt(p.totals.output)} out)`,
+        (o.aggregate && p.eventTime ? `, ${formatEventTime(p.eventTime)}` : "") +
+        `, lag ${fmtInt(lag)}, ${fmtInt(Math.round(rate))} orders/s` +
+        ` (total ${fmtInt(summary.records)} in, ${
+          fmtInt(Object.values(summary.rows).reduce((a, b) => a + b, 0) - summary.deadLetters)
+        } out)`,
     );
     last = t;
     since = { input: 0, output: 0, dead: 0, t };

@@ -10,7 +10,6 @@
  * @module
  */
 import {
-  type Data,
   Field,
   Int32,
   Int64,
@@ -22,6 +21,14 @@ import {
   TimestampMicrosecond,
   Utf8,
 } from "apache-arrow";
+import {
+  int32Data,
+  int64Data,
+  timestampFromMs,
+  utf8FromBytes,
+  utf8FromStrings,
+  utf8Repeat,
+} from "../arrow/columns.ts";
 
 /** A Kafka message as kafkajs hands it over (Buffers are Uint8Arrays), the fields we read. */
 export interface RawMessage {
@@ -31,8 +38,8 @@ export interface RawMessage {
   value: Uint8Array | null;
   /** Offset as decimal text. */
   offset: string;
-  /** Timestamp in ms since the epoch, as decimal text. */
-  timestamp: string;
+  /** Timestamp in ms since the epoch: decimal text (kafkajs) or a number. */
+  timestamp: string | number;
 }
 
 /** The records of one partition, in offset order. */
@@ -57,80 +64,6 @@ export const rawSchema: Schema = new Schema([
   new Field("timestamp", new TimestampMicrosecond("UTC"), false),
   new Field("timestampType", new Int32(), false),
 ]);
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-const fatal = new TextDecoder("utf-8", { fatal: true });
-
-/** True when the bytes are valid UTF-8 (ASCII fast path, then a strict decode). */
-export function isValidUtf8(b: Uint8Array): boolean {
-  for (let i = 0; i < b.length; i++) {
-    if (b[i] >= 0x80) {
-      try {
-        fatal.decode(b);
-        return true;
-      } catch {
-        return false;
-      }
-    }
-  }
-  return true;
-}
-
-/**
- * A Utf8 column from byte strings (null = null): valid UTF-8 is copied as is, invalid bytes
- * are replaced with U+FFFD.
- */
-export function utf8FromBytes(values: readonly (Uint8Array | null)[]): Data<Utf8> {
-  const n = values.length;
-  const fixed: (Uint8Array | null)[] = new Array(n);
-  let total = 0;
-  let nulls = 0;
-  for (let i = 0; i < n; i++) {
-    const v = values[i];
-    if (v === null || v === undefined) {
-      fixed[i] = null;
-      nulls++;
-      continue;
-    }
-    const ok = isValidUtf8(v) ? v : encoder.encode(decoder.decode(v));
-    fixed[i] = ok;
-    total += ok.length;
-  }
-  const offsets = new Int32Array(n + 1);
-  const bytes = new Uint8Array(total);
-  const validity = nulls > 0 ? new Uint8Array((n + 7) >> 3) : undefined;
-  let pos = 0;
-  for (let i = 0; i < n; i++) {
-    const v = fixed[i];
-    if (v !== null) {
-      bytes.set(v, pos);
-      pos += v.length;
-      if (validity) validity[i >> 3] |= 1 << (i & 7);
-    }
-    offsets[i + 1] = pos;
-  }
-  return makeData({
-    type: new Utf8(),
-    length: n,
-    nullCount: nulls,
-    nullBitmap: validity,
-    valueOffsets: offsets,
-    data: bytes,
-  });
-}
-
-/** A Utf8 column holding the same non-null string n times. */
-export function utf8Repeat(s: string, n: number): Data<Utf8> {
-  const one = encoder.encode(s);
-  const bytes = new Uint8Array(one.length * n);
-  const offsets = new Int32Array(n + 1);
-  for (let i = 0; i < n; i++) {
-    bytes.set(one, i * one.length);
-    offsets[i + 1] = (i + 1) * one.length;
-  }
-  return makeData({ type: new Utf8(), length: n, valueOffsets: offsets, data: bytes });
-}
 
 /**
  * Builds the `orders_raw` rows of the given chunks, keeping only the messages `keep` accepts
@@ -168,19 +101,14 @@ export function rawTable(
   }
   const n = keys.length;
   const single = topics.every((t) => t === topics[0]);
-  const topicData = n > 0 && single
-    ? utf8Repeat(topics[0], n)
-    : utf8FromBytes(topics.map((t) => encoder.encode(t)));
-  const ts = new BigInt64Array(n);
-  for (let i = 0; i < n; i++) ts[i] = BigInt(Math.round(times[i] * 1000));
   const children = [
     utf8FromBytes(keys),
     utf8FromBytes(values),
-    topicData,
-    makeData({ type: new Int32(), length: n, data: Int32Array.from(partitions) }),
-    makeData({ type: new Int64(), length: n, data: BigInt64Array.from(offsets) }),
-    makeData({ type: new TimestampMicrosecond("UTC"), length: n, data: ts }),
-    makeData({ type: new Int32(), length: n, data: Int32Array.from(types) }),
+    n > 0 && single ? utf8Repeat(topics[0], n) : utf8FromStrings(topics),
+    int32Data(partitions),
+    int64Data(BigInt64Array.from(offsets)),
+    timestampFromMs(times),
+    int32Data(types),
   ];
   const struct = makeData({
     type: new Struct(rawSchema.fields),

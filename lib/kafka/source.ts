@@ -6,6 +6,7 @@
  * @module
  */
 import type { Admin, Consumer, Kafka } from "kafkajs";
+import { UserError } from "../errors.ts";
 
 /** One Kafka record with its coordinates, as the seed's Spark Kafka source shows it. */
 export interface KafkaRecord {
@@ -44,7 +45,7 @@ export interface PartitionRange {
 }
 
 /** A bad offset or timestamp spec; the message says the accepted forms. */
-export class OffsetSpecError extends Error {
+export class OffsetSpecError extends UserError {
   override name = "OffsetSpecError";
 }
 

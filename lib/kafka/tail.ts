@@ -6,10 +6,20 @@
  * (`[start, end)`), counting transaction markers and aborted records, so the end offsets are
  * the positions to commit. With `ends` (available-now) every partition stops at its end.
  *
+ * A slice is shared fairly across partitions (lib/kafka/fair.ts), not cut in fetch order: each
+ * partition's share is proportional to what it has left to read (to its end, or to its last
+ * known high watermark), capped at what is fetched. So with a backlog every partition moves on
+ * at the same relative pace and the event-time frontier advances on all of them together (a
+ * partition fetched ahead cannot fill whole slices and push a watermark past the others). A
+ * share not fetched yet is not given to the other partitions: the slice waits for it (at most
+ * the linger) or comes out smaller than `maxOffsets`.
+ *
  * @module
  */
 import type { Consumer, Kafka } from "kafkajs";
+import { fairShareDetail, type PartitionBacklog } from "./fair.ts";
 import type { KafkaRecord, PartitionRange } from "./source.ts";
+import type { KafkaHealth, PartitionSlice, StreamSource } from "./stream_source.ts";
 
 /** Options of {@link openTail}. */
 export interface TailOptions {
@@ -39,9 +49,15 @@ export interface Slice {
 
 /** Limits of one {@link Tail.next} call. */
 export interface NextOptions {
-  /** At most this many offsets in the slice. */
+  /**
+   * At most this many offsets in the slice, shared across partitions in proportion to what
+   * each has left to read (see the module doc).
+   */
   maxOffsets: number;
-  /** After the first record arrives, wait at most this long for more before cutting (ms). */
+  /**
+   * After the first record arrives, wait at most this long for the rest of the slice's shares
+   * to be fetched before cutting what is there (ms).
+   */
   lingerMs: number;
   /** Ends the wait: next() then resolves undefined. */
   signal?: AbortSignal;
@@ -49,12 +65,21 @@ export interface NextOptions {
 
 /** A running tail of a topic. */
 export interface Tail {
-  /** The next slice; undefined when every partition reached its end, or on abort. */
+  /**
+   * The next slice; undefined when every partition reached its end, or on abort. It is cut as
+   * soon as every partition's fair share is fetched, or everything is fetched (caught up), or
+   * the buffer is full, or after the linger; it may then hold fewer than `maxOffsets` offsets,
+   * but never none.
+   */
   next(options: NextOptions): Promise<Slice | undefined>;
   /** Next offset to hand out, per partition. */
   positions(): Map<number, bigint>;
   /** Offsets between the positions and the last known high watermarks (or the ends). */
   lag(): number;
+  /** The latest offset known per partition: its end (available-now) or its high watermark. */
+  latestOffsets(): Map<number, bigint>;
+  /** With ends: every partition reached its end and everything was handed out. */
+  finished(): boolean;
   /** Stops the consumer. */
   close(): Promise<void>;
 }
@@ -66,6 +91,10 @@ interface Chunk {
   records: KafkaRecord[];
   bytes: number;
 }
+
+/** What a buffered record counts for against maxBufferedBytes. */
+const recordBytes = (r: { key: Uint8Array | null; value: Uint8Array | null }) =>
+  (r.value?.byteLength ?? 0) + (r.key?.byteLength ?? 0) + 64;
 
 /**
  * Starts following `topic` from `starts` (one entry per partition to read).
@@ -89,7 +118,8 @@ export async function openTail(
   const fetchPos = new Map(starts);
   const cursor = new Map(starts);
   const hw = new Map<number, bigint>(options.highWatermarks ?? []);
-  const chunks: Chunk[] = [];
+  // Fetched and not yet taken, in fetch order; per partition they cover [cursor, fetchPos).
+  let chunks: Chunk[] = [];
   let bufferedBytes = 0;
   let bufferedOffsets = 0n;
   let closed = false;
@@ -166,7 +196,7 @@ export async function openTail(
         if (off < pos) continue;
         if (end !== undefined && off >= end) break;
       }
-      records.push({
+      const record: KafkaRecord = {
         topic,
         partition,
         offset: m.offset,
@@ -174,8 +204,9 @@ export async function openTail(
         value: m.value ?? null,
         timestamp: Number(m.timestamp),
         timestampType,
-      });
-      bytes += (m.value?.byteLength ?? 0) + (m.key?.byteLength ?? 0) + 64;
+      };
+      records.push(record);
+      bytes += recordBytes(record);
     }
     let next = BigInt(lastOffset) + 1n;
     if (end !== undefined && next > end) next = end;
@@ -246,51 +277,75 @@ export async function openTail(
     });
   }
 
-  const take = (maxOffsets: number): Slice => {
+  /** Per partition: offsets fetched and not taken, and offsets left to its end (or known high). */
+  const backlog = () => {
+    const out = new Map<number, PartitionBacklog>();
+    for (const [p, pos] of cursor) {
+      const target = endOf(p) ?? hw.get(p) ?? pos;
+      out.set(p, { buffered: fetchPos.get(p)! - pos, left: target > pos ? target - pos : 0n });
+    }
+    return out;
+  };
+
+  /**
+   * Takes `want` offsets from each partition (at most what it has buffered), from its chunks in
+   * offset order; the records come out in fetch order.
+   */
+  const take = (want: Map<number, number>): Slice => {
     const records: KafkaRecord[] = [];
-    const ranges = new Map<number, PartitionRange>();
-    let remaining = BigInt(Math.max(1, maxOffsets));
+    const ranges: PartitionRange[] = [];
+    const rest = new Map<number, bigint>();
+    let wanted = 0n;
+    for (const [p, n] of want) {
+      if (n <= 0) continue;
+      rest.set(p, BigInt(n));
+      wanted += BigInt(n);
+      ranges.push({ partition: p, start: cursor.get(p)!, end: cursor.get(p)! });
+    }
     let offsets = 0n;
-    while (chunks.length > 0 && remaining > 0n) {
-      const c = chunks[0];
+    const kept: Chunk[] = [];
+    let i = 0;
+    for (; i < chunks.length && wanted > 0n; i++) {
+      const c = chunks[i];
+      const remaining = rest.get(c.partition) ?? 0n;
+      if (remaining === 0n) {
+        kept.push(c);
+        continue;
+      }
       const span = c.next - c.start;
       let end: bigint;
       if (span <= remaining) {
         for (const r of c.records) records.push(r);
         end = c.next;
-        chunks.shift();
         bufferedBytes -= c.bytes;
       } else {
         end = c.start + remaining;
-        let i = 0;
-        while (i < c.records.length && BigInt(c.records[i].offset) < end) i++;
-        const taken = c.records.splice(0, i);
+        let k = 0;
+        while (k < c.records.length && BigInt(c.records[k].offset) < end) k++;
+        const taken = c.records.splice(0, k);
         let bytes = 0;
         for (const r of taken) {
           records.push(r);
-          bytes += (r.value?.byteLength ?? 0) + (r.key?.byteLength ?? 0) + 64;
+          bytes += recordBytes(r);
         }
         c.bytes -= bytes;
         bufferedBytes -= bytes;
-        c.start = end;
+        kept.push(c);
       }
-      const moved = end - (ranges.get(c.partition)?.end ?? cursor.get(c.partition)!);
-      const range = ranges.get(c.partition);
-      if (range) range.end = end;
-      else {ranges.set(c.partition, {
-          partition: c.partition,
-          start: cursor.get(c.partition)!,
-          end,
-        });}
-      cursor.set(c.partition, end);
-      remaining -= moved;
+      const moved = end - c.start;
+      c.start = end;
+      rest.set(c.partition, remaining - moved);
+      wanted -= moved;
       offsets += moved;
       bufferedOffsets -= moved;
+      cursor.set(c.partition, end);
     }
+    chunks = i < chunks.length ? kept.concat(chunks.slice(i)) : kept;
+    for (const r of ranges) r.end = cursor.get(r.partition)!;
     notifyFetcher();
     return {
       records,
-      ranges: [...ranges.values()].sort((a, b) => a.partition - b.partition),
+      ranges: ranges.filter((r) => r.end > r.start).sort((a, b) => a.partition - b.partition),
       offsets: Number(offsets),
     };
   };
@@ -320,16 +375,31 @@ export async function openTail(
         }
         lingerStart ??= performance.now();
         const lingered = performance.now() - lingerStart;
+        // Every partition's share of the slice, capped at what it has fetched; at least one
+        // offset whenever something is buffered. A full buffer is cut at once: taking the
+        // shares that are there frees room, so the fetcher goes on to the partitions behind.
+        const plan = fairShareDetail(Math.max(1, maxOffsets), backlog());
         if (
-          bufferedOffsets >= BigInt(maxOffsets) || caughtUp() || fetchedAll() ||
-          lingered >= lingerMs || bufferedBytes >= maxBuffered
+          plan.filled || caughtUp() || fetchedAll() || lingered >= lingerMs ||
+          bufferedBytes >= maxBuffered
         ) {
-          return take(maxOffsets);
+          const slice = take(plan.take);
+          // Never an empty slice while data is buffered (the caller would spin on it).
+          if (slice.offsets === 0) {
+            throw new Error(`tail of ${topic}: nothing taken from the buffer`);
+          }
+          return slice;
         }
         await wait(Math.max(1, lingerMs - lingered), signal);
       }
     },
     positions: () => new Map(cursor),
+    finished: () => drained() && chunks.length === 0,
+    latestOffsets() {
+      const latest = new Map<number, bigint>();
+      for (const [p, pos] of cursor) latest.set(p, endOf(p) ?? hw.get(p) ?? pos);
+      return latest;
+    },
     lag() {
       let lag = 0n;
       for (const [p, pos] of cursor) {
@@ -343,6 +413,87 @@ export async function openTail(
       notifyFetcher();
       notifyReader();
       await consumer.disconnect();
+    },
+  };
+}
+
+/** Settings of {@link tailSource}. */
+export interface TailSourceOptions {
+  /** The topic's partitions (all are read). */
+  partitions: number[];
+  /** The topic's timestamp type. */
+  timestampType: number;
+  /** Available-now: each partition ends here (exclusive). */
+  ends?: Map<number, bigint>;
+  /** High watermarks known at start (lag before the first fetch). */
+  highWatermarks?: Map<number, bigint>;
+  /** Where Kafka's answers and failures are reported (the query's outage tracker). */
+  health?: KafkaHealth;
+}
+
+/**
+ * The tail as a stream source (lib/kafka/stream_source.ts): every partition of the topic, read
+ * by this process alone; the tail opens once the engine has set every partition's position.
+ *
+ * @example
+ * ```ts ignore
+ * const source = tailSource(kafka, "retail-data-new", { partitions: [0, 1, 2], timestampType: 0 });
+ * ```
+ */
+export function tailSource(kafka: Kafka, topic: string, o: TailSourceOptions): StreamSource {
+  let tail: Tail | undefined;
+  let waiting = [...o.partitions].sort((a, b) => a - b);
+  const starts = new Map<number, bigint>();
+  return {
+    topic,
+    timestampType: o.timestampType,
+    start: () => Promise.resolve(),
+    unpositioned: () => waiting,
+    async position(given) {
+      for (const [p, off] of given) starts.set(p, off);
+      waiting = waiting.filter((p) => !given.has(p));
+      if (waiting.length > 0 || tail) return;
+      tail = await openTail(kafka, topic, starts, {
+        ends: o.ends,
+        highWatermarks: o.highWatermarks,
+        timestampType: o.timestampType,
+      });
+    },
+    async next(limits) {
+      if (!tail) return undefined;
+      const slice = await tail.next(limits);
+      if (!slice) return undefined;
+      o.health?.answered();
+      const byPartition = new Map<number, PartitionSlice>();
+      for (const r of slice.ranges) {
+        byPartition.set(r.partition, {
+          topic,
+          partition: r.partition,
+          timestampType: o.timestampType,
+          messages: [],
+          start: r.start,
+          end: r.end,
+        });
+      }
+      for (const rec of slice.records) {
+        (byPartition.get(rec.partition)!.messages as KafkaRecord[]).push(rec);
+      }
+      return { partitions: [...byPartition.values()], latest: tail.latestOffsets() };
+    },
+    finished: () => tail?.finished() ?? false,
+    reset() {
+      // One reader of every partition: nothing moves them away; read the positions again.
+      waiting = [...o.partitions].sort((a, b) => a - b);
+      const t = tail;
+      tail = undefined;
+      t?.close().catch(() => {});
+    },
+    positions: () => tail?.positions() ?? new Map(starts),
+    check() {},
+    async close() {
+      const t = tail;
+      tail = undefined;
+      await t?.close();
     },
   };
 }

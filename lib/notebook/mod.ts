@@ -15,3 +15,4 @@ export * from "./sync.ts";
 export * from "./kernel.ts";
 export * from "./preflight.ts";
 export * from "./stream_view.ts";
+export * from "./setup.ts";

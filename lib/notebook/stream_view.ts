@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * startQuery({ ...input,
- *   onProgress: liveStreamView("orders_raw", pointFromStream, progressPrinter(options.progress)) });
+ *   onProgress: liveStreamView("orders_raw", progressPrinter(options.progress)) });
  * ```
  *
  * @module
@@ -15,8 +15,7 @@
 import { columnChart, escapeXml, fmtNumber } from "../charts.ts";
 import { inJupyter } from "../runtime.ts";
 import { liveDisplay } from "./kernel.ts";
-import type { BatchProgress as StreamBatchProgress } from "../stream/progress.ts";
-import type { BatchProgress as InsightsBatchProgress } from "../insights/stream.ts";
+import type { BatchProgress } from "../engine/progress.ts";
 
 /** One micro-batch as the view shows it. */
 export interface StreamPoint {
@@ -32,26 +31,17 @@ export interface StreamPoint {
   outputs: Record<string, number>;
 }
 
-/** A point from the Kafka ▶ Delta engine's progress (lib/stream). */
-export function pointFromStream(p: StreamBatchProgress): StreamPoint {
+/**
+ * A chart point from a micro-batch's progress (every stream reports the same type): outputs
+ * are the rows per table or topic.
+ */
+export function pointFromProgress(p: BatchProgress): StreamPoint {
   return {
     batch: p.batchId,
     rows: p.numInputRows,
     rowsPerSecond: p.processedRowsPerSecond,
     lag: Object.values(p.lag).reduce((a, b) => a + b, 0),
     outputs: Object.fromEntries(Object.entries(p.sink).map(([k, s]) => [k, s.rows])),
-  };
-}
-
-/** A point from the Kafka ▶ Kafka producer stream's progress (lib/insights). */
-export function pointFromInsights(p: InsightsBatchProgress): StreamPoint {
-  const ms = p.durations.processMs + p.durations.commitMs + p.durations.waitMs;
-  return {
-    batch: p.batch,
-    rows: p.input,
-    rowsPerSecond: ms > 0 ? (p.input * 1000) / ms : 0,
-    lag: p.lag,
-    outputs: { output: p.output, "dead letters": p.deadLetters },
   };
 }
 
@@ -101,17 +91,16 @@ export function streamViewHtml(title: string, points: readonly StreamPoint[]): s
  * A progress callback for a stream: in Jupyter it updates one live display (progress bar and
  * throughput chart); elsewhere it calls `fallback` (the script's text printer).
  */
-export function liveStreamView<P>(
+export function liveStreamView<A extends unknown[]>(
   title: string,
-  toPoint: (p: P) => StreamPoint,
-  fallback: (p: P) => void,
-): (p: P) => void {
+  fallback: (p: BatchProgress, ...rest: A) => void,
+): (p: BatchProgress, ...rest: A) => void {
   if (!inJupyter()) return fallback;
   const live = liveDisplay();
   const points: StreamPoint[] = [];
   let chain = Promise.resolve();
-  return (p: P) => {
-    points.push(toPoint(p));
+  return (p: BatchProgress, ..._rest: A) => {
+    points.push(pointFromProgress(p));
     const html = streamViewHtml(title, points);
     const text = `${title}: ${points.length} batches, lag ${points.at(-1)!.lag}`;
     chain = chain.then(() => live.update({ "text/html": html, "text/plain": text })).catch(

@@ -14,3 +14,4 @@
 export * from "./schema.ts";
 export * from "./validate.ts";
 export * from "./flatten.ts";
+export * from "./sinks.ts";

@@ -19,10 +19,11 @@ import { join } from "node:path";
 import { Kafka, Partitioners } from "kafkajs";
 import { kafkaConfig } from "../../lib/kafka/client.ts";
 import { quietTransactionLogs } from "../../lib/kafka/sink.ts";
-import { publishOrders } from "../../lib/kafka/publish.ts";
+import { publishOrders } from "../../lib/orders/publish.ts";
 import { openTail } from "../../lib/kafka/tail.ts";
 import { readLines } from "../../lib/orders/lines.ts";
 import { runProducerStream } from "../../lib/insights/stream.ts";
+import { parseStreamOptions } from "../../lib/engine/options.ts";
 import {
   bootstrapServers,
   createTopic,
@@ -138,11 +139,13 @@ async function stream(
     topic,
     outputTopic: output,
     deadLetterTopic: `${output}_dead_letters`,
-    queryName: `${output}-round${round}-${parseWorker ? "worker" : "inline"}`,
-    parseWorker,
     mode: { kind: "filter", filter: { city: "Chicago" } },
-    availableNow: true,
-    maxOffsetsPerTrigger: 50_000,
+    options: parseStreamOptions({
+      "query-name": `${output}-round${round}-${parseWorker ? "worker" : "inline"}`,
+      "available-now": true,
+      "max-offsets-per-trigger": "50000",
+      ...(parseWorker ? { worker: true } : { "no-worker": true }),
+    }, { queryName: output, sink: "kafka" }),
   });
   const wall = (performance.now() - t0) / 1000;
   if (totals.input !== total) throw new Error(`stream read ${totals.input} of ${total}`);

@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { fmtInt } from "../../lib/cli.ts";
 import { createKafka, ensureTopic } from "../../lib/kafka/client.ts";
-import { publishOrders } from "../../lib/kafka/publish.ts";
+import { publishOrders } from "../../lib/orders/publish.ts";
 import { readLines } from "../../lib/orders/lines.ts";
 import { ROOT } from "../support/stream.ts";
 
@@ -194,7 +194,7 @@ if (import.meta.main) {
   await main();
 } else {
   // Under `deno bench`: the in-process cost of building one default micro-batch (no broker).
-  const { cleanedSink } = await import("../../lib/stream/sink.ts");
+  const { cleanedSink } = await import("../../lib/orders/sinks.ts");
   const dir = await Deno.makeTempDir({ prefix: "stream-bench-" });
   const sink = await cleanedSink(join(dir, "c"), join(dir, "d"));
   const lines = (await Deno.readTextFile(join(ROOT, "data", "file1.json"))).split("\n").filter(

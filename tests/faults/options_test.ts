@@ -1,7 +1,7 @@
 // The --broker-timeout flag: default, seconds to ms, bad values refused.
 import assert from "node:assert/strict";
 import { ConfigError } from "../../lib/config.ts";
-import { DEFAULT_BROKER_TIMEOUT_S, parseStreamOptions } from "../../lib/stream/options.ts";
+import { DEFAULT_BROKER_TIMEOUT_S, parseStreamOptions } from "../../lib/engine/options.ts";
 
 Deno.test("--broker-timeout: default 300 s, given in seconds, positive integers only", () => {
   assert.equal(DEFAULT_BROKER_TIMEOUT_S, 300);

@@ -5,7 +5,7 @@
 // Chicago orders exactly once, the dead-letter topic each bad record once.
 import assert from "node:assert/strict";
 import { Kafka, logLevel } from "kafkajs";
-import { startBroker, stopBroker } from "../../lib/kafka/local_broker.ts";
+import { startBroker, stopBroker } from "../../dev/kafka/mod.ts";
 import { createTopic, freePort, uniqueName } from "../support/kafka.ts";
 import {
   endsWithOneError,
@@ -45,10 +45,8 @@ function streamArgs(bootstrap: string, topic: string, extra: string[] = []): str
 const position = (w: Watched) => {
   const last = w.progress().at(-1);
   if (!last) return 0;
-  return Object.values(last.endOffset as Record<string, string>).reduce(
-    (n, o) => n + Number(o),
-    0,
-  );
+  const source = (last.sources as { endOffset: Record<string, Record<string, number>> }[])[0];
+  return Object.values(Object.values(source.endOffset)[0]).reduce((n, o) => n + Number(o), 0);
 };
 
 const text = (b: string | Uint8Array | null) =>

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { snapshot } from "../../lib/delta/table.ts";
 import { StorageError } from "../../lib/storage/errors.ts";
 import type { Storage } from "../../lib/storage/storage.ts";
-import { cleanedSink, parseStreamOptions, type Sink, startQuery } from "../../lib/stream/mod.ts";
+import { parseStreamOptions, startDeltaQuery, type TableSink } from "../../lib/engine/mod.ts";
+import { cleanedSink } from "../../lib/orders/sinks.ts";
 import { deleteTopics, testKafka } from "../support/kafka.ts";
 import {
   baseArgs,
@@ -218,7 +219,7 @@ Deno.test("storage fault (injected failing storage): dead letters' _delta_log re
     let readOnly = false;
     // Only the second table (dead letters) goes read-only: the first one commits, the second
     // fails, the worst place for a batch to stop.
-    const sink: Sink = {
+    const sink: TableSink = {
       ...real,
       targets: real.targets.map((t, i) => ({
         name: t.name,
@@ -230,7 +231,7 @@ Deno.test("storage fault (injected failing storage): dead letters' _delta_log re
     const lines: string[] = [];
     let batches = 0;
     let committed = 0;
-    const q = startQuery({
+    const q = startDeltaQuery({
       kafka: testKafka(),
       topic,
       sink,

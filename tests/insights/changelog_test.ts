@@ -1,52 +1,31 @@
 import assert from "node:assert/strict";
 import {
   ChangelogError,
-  META_KEY,
-  metaRecord,
-  replayChangelog,
+  parseWindowRecord,
   tombstoneRecord,
   windowRecord,
 } from "../../lib/insights/changelog.ts";
 import type { WindowTotals } from "../../lib/insights/aggregate.ts";
 
-const T0 = Date.UTC(2026, 10, 24, 10, 0, 0);
-const w = (group: string, min: number, orders: number): WindowTotals => ({
-  group,
-  windowStart: T0 + min * 60_000,
-  orders,
-  lines: orders * 2,
-  revenueCents: orders * 1000,
+const w: WindowTotals = {
+  group: "Chicago",
+  windowStart: Date.UTC(2026, 10, 24, 10, 0),
+  orders: 3,
+  lines: 7,
+  revenueCents: 123_456,
+};
+
+Deno.test("a window's changelog record reads back as the same window; its tombstone has its key", () => {
+  const r = windowRecord("city", w);
+  assert.equal(r.key, '{"city":"Chicago","window_start":"2026-11-24T10:00:00.000Z"}');
+  assert.deepEqual(parseWindowRecord(r.key, r.value!), w);
+  assert.deepEqual(tombstoneRecord("city", w), { key: r.key, value: null });
+  const product = windowRecord("product", { ...w, group: 1004 });
+  assert.equal(parseWindowRecord(product.key, product.value!).group, 1004);
 });
 
-Deno.test("replayChangelog: last value per key wins, tombstones delete, last meta wins", () => {
-  const meta1 = {
-    version: 1 as const,
-    mode: "aggregate" as const,
-    dimension: "city" as const,
-    windowMs: 60_000,
-    maxEventTime: T0,
-    topic: "in",
-    offsets: { "0": "5" },
-  };
-  const meta2 = { ...meta1, maxEventTime: T0 + 60_000, offsets: { "0": "9" } };
-  const state = replayChangelog([
-    windowRecord("city", w("Chicago", 0, 1)),
-    windowRecord("city", w("Austin", 0, 1)),
-    metaRecord(meta1),
-    windowRecord("city", w("Chicago", 0, 3)),
-    tombstoneRecord("city", w("Austin", 0, 1)),
-    windowRecord("city", w("Austin", 1, 2)),
-    metaRecord(meta2),
-  ]);
-  assert.deepEqual(
-    state.windows.sort((a, b) => a.windowStart - b.windowStart),
-    [w("Chicago", 0, 3), w("Austin", 1, 2)],
-  );
-  assert.deepEqual(state.meta, meta2);
-  assert.equal(metaRecord(meta2).key, META_KEY);
-  assert.deepEqual(replayChangelog([]), { windows: [], meta: undefined });
-});
-
-Deno.test("replayChangelog refuses records that are not ours", () => {
-  assert.throws(() => replayChangelog([{ key: "x", value: "not json" }]), ChangelogError);
+Deno.test("records that are not ours are refused with a ChangelogError", () => {
+  assert.throws(() => parseWindowRecord("k", "not json"), ChangelogError);
+  assert.throws(() => parseWindowRecord("k", '{"hello":1}'), ChangelogError);
+  assert.throws(() => parseWindowRecord("k", "null"), ChangelogError);
 });

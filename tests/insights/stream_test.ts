@@ -8,10 +8,11 @@ import "../../lib/kafka/client.ts";
 import { FencedError } from "../../lib/kafka/sink.ts";
 import { readRange, resolveRange } from "../../lib/kafka/source.ts";
 import {
+  type ProducerStreamInput,
   runProducerStream,
-  type StreamOptions,
   TopicLoopError,
 } from "../../lib/insights/stream.ts";
+import { parseStreamOptions } from "../../lib/engine/options.ts";
 import { createTopic, deleteTopics, testKafka, uniqueName, withAdmin } from "../support/kafka.ts";
 
 const order = (id: number, city: string) =>
@@ -47,14 +48,19 @@ Deno.test("two instances of one query: the newer fences the older; every match i
         value: order(from + i, (from + i) % 3 === 0 ? "Chicago" : "Austin"),
       })),
     });
-  const base: StreamOptions = {
+  const queryName = uniqueName("ps-stream-query");
+  const options = (availableNow: boolean) =>
+    parseStreamOptions({ "max-offsets-per-trigger": "50", "available-now": availableNow }, {
+      queryName,
+      sink: "kafka",
+    });
+  const base: ProducerStreamInput = {
     kafka,
     topic: input,
     outputTopic: output,
     deadLetterTopic: `${output}_dead_letters`,
-    queryName: uniqueName("ps-stream-query"),
     mode: { kind: "filter", filter: { city: "Chicago" } },
-    maxOffsetsPerTrigger: 50,
+    options: options(false),
     lingerMs: 50,
   };
   try {
@@ -64,21 +70,21 @@ Deno.test("two instances of one query: the newer fences the older; every match i
     const ready = new Promise<void>((r) => (firstBatches = r));
     const a = runProducerStream({
       ...base,
-      onBatch: (p) => {
-        seen = p.totals.input;
+      onBatch: (_p, summary) => {
+        seen = summary.records;
         if (seen >= 300) firstBatches();
       },
     });
     const aOutcome = a.then(() => "finished", (e) => e);
     await ready;
     // Instance B: same query name; it fences A, then processes what is there.
-    const b = await runProducerStream({ ...base, availableNow: true });
+    const b = await runProducerStream({ ...base, options: options(true) });
     assert.equal(b.input, 0); // A had committed everything before B started
     await send(300, 600);
     // A's next transaction fails: it was fenced.
     const outcome = await aOutcome;
     assert.ok(outcome instanceof FencedError, String(outcome));
-    const c = await runProducerStream({ ...base, availableNow: true });
+    const c = await runProducerStream({ ...base, options: options(true) });
     assert.equal(c.input, 300);
 
     const ranges = await withAdmin(
@@ -97,7 +103,7 @@ Deno.test("two instances of one query: the newer fences the older; every match i
       input,
       output,
       `${output}_dead_letters`,
-      `${base.queryName}-changelog`,
+      `${queryName}-changelog`,
     ]);
   }
 });
@@ -109,8 +115,8 @@ Deno.test("a stream that would read its own output is refused before it starts",
       topic: "orders",
       outputTopic: "orders",
       deadLetterTopic: "orders_dead_letters",
-      queryName: "q",
       mode: { kind: "filter", filter: {} },
+      options: parseStreamOptions({}, { queryName: "q", sink: "kafka" }),
     }),
     TopicLoopError,
   );

@@ -1,7 +1,8 @@
 /**
- * Query progress like Spark's StreamingQueryProgress: one record per micro-batch (batch id, rows
- * in, rows/s, duration, start/end offsets, lag per partition, rows out per table) and a final
- * summary; printed as one text line or one JSON object each.
+ * Query progress like Spark's StreamingQueryProgress, one type for every stream: one record per
+ * micro-batch (batch id, records in, records/s, durations, start/end offsets, lag per
+ * partition, rows out per table or topic, dead letters, and for windowed queries the event-time
+ * state) and a final summary; printed as one text line or one JSON object each.
  *
  * @module
  */
@@ -22,8 +23,11 @@ export interface BatchProgress {
   numInputRows: number;
   /** numInputRows / duration. */
   processedRowsPerSecond: number;
-  /** Duration parts in ms: build (parse/flatten), write (Parquet + commits), total. */
-  durationMs: { build: number; write: number; total: number };
+  /**
+   * Duration parts in ms and their total: a Delta sink reports build (parse, flatten) and write
+   * (Parquet and commits); a Kafka sink wait, transform and commit.
+   */
+  durationMs: { total: number; [part: string]: number };
   /** The topic. */
   topic: string;
   /** First offset covered per partition (inclusive). */
@@ -34,10 +38,27 @@ export interface BatchProgress {
   latestOffset: PartitionOffsets;
   /** latestOffset − committed end, per assigned partition. */
   lag: PartitionOffsets;
-  /** Rows written per table (name → rows; 0 = txn-only commit, absent = no commit). */
-  sink: Record<string, { rows: number; version: number }>;
+  /**
+   * Rows written per table or topic (name → rows; 0 = txn-only commit, absent = no commit);
+   * `version` is the Delta table version committed.
+   */
+  sink: Record<string, { rows: number; version?: number }>;
   /** Records the sink rejected (dead letters), when it has such a notion. */
   deadLetters?: number;
+  /** Windowed queries: the event-time state after the batch. */
+  eventTime?: EventTimeProgress;
+}
+
+/** The event-time state of a windowed query after a micro-batch. */
+export interface EventTimeProgress {
+  /** Watermark, ms since the epoch (null before the first event). */
+  watermark: number | null;
+  /** Late records still inside the watermark, accepted. */
+  late: number;
+  /** Records beyond the watermark, dropped (counted and logged). */
+  dropped: number;
+  /** Windows held in state. */
+  windows: number;
 }
 
 /** The end-of-query summary. */
@@ -62,6 +83,14 @@ export interface QuerySummary {
   peakRssBytes: number;
   /** How the query ended: finished (available-now), stopped (signal/abort). */
   ended: "finished" | "stopped";
+  /** Dead letters by reason code, when the sink reports them. */
+  deadLetterReasons?: Record<string, number>;
+  /** Windowed queries: late records accepted. */
+  late?: number;
+  /** Windowed queries: records dropped beyond the watermark. */
+  dropped?: number;
+  /** The next offset per partition at the end (decimal text). */
+  positions: Record<string, string>;
 }
 
 function offsets(o: PartitionOffsets): string {
@@ -78,7 +107,7 @@ function offsets(o: PartitionOffsets): string {
  */
 export function formatProgressText(p: BatchProgress): string {
   const sinks = Object.entries(p.sink).map(([name, s]) =>
-    `${name} +${fmtInt(s.rows)} (v${s.version})`
+    `${name} +${fmtInt(s.rows)}` + (s.version !== undefined ? ` (v${s.version})` : "")
   )
     .join(", ");
   const totalLag = Object.values(p.lag).reduce((a, b) => a + b, 0);
@@ -86,7 +115,14 @@ export function formatProgressText(p: BatchProgress): string {
     fmtInt(Math.round(p.processedRowsPerSecond))
   } rows/s  ${fmtInt(Math.round(p.durationMs.total))} ms  ${sinks}` +
     (p.deadLetters !== undefined ? `  dead letters ${fmtInt(p.deadLetters)}` : "") +
+    (p.eventTime ? `  ${formatEventTime(p.eventTime)}` : "") +
     `  end {${offsets(p.endOffset)}}  lag ${fmtInt(totalLag)} {${offsets(p.lag)}}`;
+}
+
+/** The event-time state in words: late, dropped, windows, watermark. */
+export function formatEventTime(e: EventTimeProgress): string {
+  return `${fmtInt(e.late)} late, ${fmtInt(e.dropped)} dropped, ${fmtInt(e.windows)} windows, ` +
+    `watermark ${e.watermark === null ? "-" : new Date(e.watermark).toISOString()}`;
 }
 
 /** One JSON line for a batch (Spark-like field names). */
@@ -107,6 +143,7 @@ export function formatProgressJson(p: BatchProgress): string {
     }],
     sink: p.sink,
     ...(p.deadLetters !== undefined ? { deadLetters: p.deadLetters } : {}),
+    ...(p.eventTime ? { eventTime: p.eventTime } : {}),
   });
 }
 

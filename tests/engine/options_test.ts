@@ -4,7 +4,7 @@ import {
   DEFAULT_MAX_OFFSETS_PER_TRIGGER,
   parseDuration,
   parseStreamOptions,
-} from "../../lib/stream/options.ts";
+} from "../../lib/engine/options.ts";
 
 Deno.test("options: defaults follow Spark (earliest, 1 s trigger, failOnDataLoss) and the query name", () => {
   const o = parseStreamOptions({}, "orders_raw");

@@ -1,55 +1,19 @@
 /**
- * Sinks of the micro-batch engine: what a batch of Kafka records becomes, table by table.
- * A sink names its Delta tables (targets, committed in order) and turns a batch into one Arrow
- * table per target. `rawSink` feeds `orders_raw`; `cleanedSink` feeds `orders_cleaned` and
- * `orders_dead_letters` (validation is deterministic, so a record re-read after a crash lands
- * in the same table as the first time).
+ * The orders' Delta sinks for the micro-batch engine: `rawSink` feeds `orders_raw` (bronze:
+ * every record, key and value as strings); `cleanedSink` feeds `orders_cleaned` (silver: valid
+ * orders, one row per line item) and `orders_dead_letters` (every other record with its
+ * reason). Validation is deterministic, so a record re-read after a crash lands in the same
+ * table as the first time.
  *
  * @module
  */
 import { type RecordBatch, Table } from "apache-arrow";
-import { createTable, type DeltaTable } from "../delta/table.ts";
-import { type RawChunk, rawSchema, rawTable } from "../kafka/raw.ts";
-import { type DeadLetter, deadLetterSchema, deadLetterTable } from "../orders/dead_letters.ts";
-import { cleanedSchema, flattenOrders, type OrderRecord } from "../orders/flatten.ts";
-import { parseOrder } from "../orders/validate.ts";
-
-/** One Delta table a sink writes. */
-export interface SinkTarget {
-  /** Short name for logs and progress (e.g. `orders_raw`). */
-  name: string;
-  /** The opened table. */
-  table: DeltaTable;
-}
-
-/** What a sink built for one batch. */
-export interface SinkOutput {
-  /** One Arrow table per target, in target order. */
-  tables: Table[];
-  /** Records the sink rejected into a dead-letter target (undefined when it has none). */
-  deadLetters?: number;
-}
-
-/** How to open a sink again (e.g. inside the sink worker): its kind and table locations. */
-export type SinkSpec =
-  | { kind: "raw"; table: string }
-  | { kind: "cleaned"; table: string; deadLetters: string };
-
-/**
- * Turns batches of records into per-table rows. `from(target, partition)` is the first offset
- * that target still needs for that partition: records below it are already in that table.
- */
-export interface Sink {
-  /** How to open this sink again elsewhere (the engine's worker does). */
-  spec: SinkSpec;
-  /** Tables, committed in this order for each batch. */
-  targets: SinkTarget[];
-  /** Builds the rows of a batch. */
-  build(
-    chunks: readonly RawChunk[],
-    from: (target: number, partition: number) => number,
-  ): SinkOutput;
-}
+import { createTable } from "../delta/table.ts";
+import { rawSchema, rawTable } from "../kafka/raw.ts";
+import type { TableSink, TableSinkSpec } from "../engine/tables.ts";
+import { type DeadLetter, deadLetterSchema, deadLetterTable } from "./dead_letters.ts";
+import { cleanedSchema, flattenOrders, type OrderRecord } from "./flatten.ts";
+import { parseOrder } from "./validate.ts";
 
 /**
  * The bronze sink: every record as a row of `orders_raw` (created when missing).
@@ -59,14 +23,14 @@ export interface Sink {
  * const sink = await rawSink("./lakehouse/orders_raw");
  * ```
  */
-export async function rawSink(location: string): Promise<Sink> {
+export async function rawSink(location: string): Promise<TableSink> {
   const table = await createTable(location, rawSchema, {
     ifNotExists: true,
     name: "orders_raw",
     description: "Kafka records of the orders topic, key and value as strings (bronze)",
   });
   return {
-    spec: { kind: "raw", table: location },
+    spec: { module: import.meta.url, kind: "raw", table: location },
     targets: [{ name: tableName(location, "orders_raw"), table }],
     build(chunks, from) {
       return { tables: [rawTable(chunks, (c, o) => Number(o) >= from(0, c.partition))] };
@@ -83,7 +47,7 @@ export async function rawSink(location: string): Promise<Sink> {
  * const sink = await cleanedSink("./lakehouse/orders_cleaned", "./lakehouse/orders_dead_letters");
  * ```
  */
-export async function cleanedSink(cleaned: string, deadLetters: string): Promise<Sink> {
+export async function cleanedSink(cleaned: string, deadLetters: string): Promise<TableSink> {
   const c = await createTable(cleaned, cleanedSchema, {
     ifNotExists: true,
     name: "orders_cleaned",
@@ -95,7 +59,7 @@ export async function cleanedSink(cleaned: string, deadLetters: string): Promise
     description: "Kafka records that are not valid orders, with the reason",
   });
   return {
-    spec: { kind: "cleaned", table: cleaned, deadLetters },
+    spec: { module: import.meta.url, kind: "cleaned", table: cleaned, deadLetters },
     targets: [
       { name: tableName(cleaned, "orders_cleaned"), table: c },
       { name: tableName(deadLetters, "orders_dead_letters"), table: d },
@@ -161,9 +125,14 @@ export async function cleanedSink(cleaned: string, deadLetters: string): Promise
 /** Orders flattened at a time by the cleaned sink's build. */
 const FLATTEN_EVERY = 2048;
 
-/** Opens the sink a {@link SinkSpec} describes (creating its tables when missing). */
-export function openSink(spec: SinkSpec): Promise<Sink> {
-  return spec.kind === "raw" ? rawSink(spec.table) : cleanedSink(spec.table, spec.deadLetters);
+/**
+ * Opens the sink a spec of this module describes (creating its tables when missing); the
+ * engine's worker calls it through lib/engine/tables.ts `openTableSink`.
+ */
+export function openSink(spec: TableSinkSpec): Promise<TableSink> {
+  return spec.kind === "raw"
+    ? rawSink(spec.table as string)
+    : cleanedSink(spec.table as string, spec.deadLetters as string);
 }
 
 /** The last path segment of a location, or the fallback. */

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { dataFiles } from "../../lib/orders/lines.ts";
 import { snapshot } from "../../lib/delta/table.ts";
 import { openStorage } from "../../lib/storage/mod.ts";
-import { FAULT_POINTS } from "../../lib/stream/fault.ts";
+import { DELTA_FAULT_POINTS } from "../../lib/engine/fault.ts";
 import { malformedOrders } from "../fixtures/malformed_orders.ts";
 import { deleteTopics, testKafka } from "../support/kafka.ts";
 import {
@@ -84,7 +84,7 @@ Deno.test("crash: kill -9 at every point of a micro-batch, then rerun: no loss, 
   const { topic, records, goodValues, bad } = await setup();
   try {
     const cases = [
-      ...FAULT_POINTS.map((point) => ({ point, worker: false })),
+      ...DELTA_FAULT_POINTS.map((point) => ({ point, worker: false })),
       { point: "after-parquet" as const, worker: true },
       { point: "between-tables" as const, worker: true },
     ];

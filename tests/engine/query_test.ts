@@ -2,10 +2,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createKafka } from "../../lib/kafka/client.ts";
-import { checkDataLoss, DataLossError } from "../../lib/stream/offsets.ts";
-import { parseStreamOptions, type StreamOptions } from "../../lib/stream/options.ts";
-import { startQuery } from "../../lib/stream/query.ts";
-import { rawSink } from "../../lib/stream/sink.ts";
+import { checkDataLoss, DataLossError } from "../../lib/engine/offsets.ts";
+import { parseStreamOptions, type StreamOptions } from "../../lib/engine/options.ts";
+import { startDeltaQuery } from "../../lib/engine/query.ts";
+import { rawSink } from "../../lib/orders/sinks.ts";
 import { bootstrapServers, deleteTopics, testKafka, withAdmin } from "../support/kafka.ts";
 import { freshTopic, produce, storedOffsets, tableRows, tempLakehouse } from "../support/stream.ts";
 
@@ -40,7 +40,7 @@ Deno.test("query: offsets deleted by retention fail loudly; --fail-on-data-loss 
     await produce(topic, [0, 1, 2].map((i) => ({ key: null, value: `v${i}` })));
     const sink = await rawSink(table);
     const run = (extra: Partial<StreamOptions> = {}) =>
-      startQuery({
+      startDeltaQuery({
         kafka: kafka(),
         topic,
         sink,
@@ -83,7 +83,7 @@ Deno.test("query: partitions added to the topic while running are picked up", as
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   try {
     await produce(topic, [{ key: null, value: "p0-a", partition: 0 }]);
-    const q = startQuery({
+    const q = startDeltaQuery({
       kafka: kafka(),
       topic,
       sink: await rawSink(table),
@@ -126,7 +126,7 @@ Deno.test("query: a topic deleted while the query runs is data loss and fails it
   const { dir, cleanup } = await tempLakehouse();
   try {
     await produce(topic, [{ key: null, value: "a" }]);
-    const q = startQuery({
+    const q = startDeltaQuery({
       kafka: kafka(),
       topic,
       sink: await rawSink(join(dir, "orders_raw")),

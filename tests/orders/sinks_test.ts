@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { cleanedSink } from "../../lib/stream/sink.ts";
+import { cleanedSink } from "../../lib/orders/sinks.ts";
 import type { RawChunk } from "../../lib/kafka/raw.ts";
 import { dataFiles, readLines } from "../../lib/orders/lines.ts";
 import { flattenOrders, type OrderRecord, parseOrder } from "../../lib/orders/mod.ts";

@@ -3,25 +3,45 @@
  * SIGKILL (a real `kill -9`, no cleanup, no finally blocks) at a precise point of its n-th
  * micro-batch (1-based, counted in this process). Never set it in production.
  *
- * Points, in the order a micro-batch passes them:
+ * Points of a Delta sink, in the order a micro-batch passes them:
  * - `before-parquet`: rows built, nothing written;
  * - `during-parquet`: half of the first data file written in place (a torn, uncommitted file);
  * - `after-parquet`: data files written, the Delta commit not yet attempted;
  * - `between-tables`: the first table committed, the next (dead letters) not;
  * - `after-commit`: every table committed, before progress and consumer-group offsets.
  *
+ * Points of a Kafka-transaction sink:
+ * - `before-send`: the batch's records built, the transaction not begun;
+ * - `after-send`: records sent inside the open transaction, offsets not yet sent;
+ * - `before-commit`: records and offsets sent, the transaction not committed;
+ * - `after-commit`: the transaction committed, before progress.
+ *
  * @module
  */
 import type { Storage } from "../storage/storage.ts";
 
-/** Where a micro-batch can be killed. */
-export const FAULT_POINTS = [
+/** Where a Delta sink's micro-batch can be killed, in the order it passes them. */
+export const DELTA_FAULT_POINTS = [
   "before-parquet",
   "during-parquet",
   "after-parquet",
   "between-tables",
   "after-commit",
 ] as const;
+
+/** Where a Kafka sink's micro-batch can be killed, in the order it passes them. */
+export const KAFKA_FAULT_POINTS = [
+  "before-send",
+  "after-send",
+  "before-commit",
+  "after-commit",
+] as const;
+
+/** Every point where a micro-batch can be killed. */
+export const FAULT_POINTS = [
+  ...DELTA_FAULT_POINTS,
+  ...KAFKA_FAULT_POINTS.filter((p) => p !== "after-commit"),
+] as readonly (typeof DELTA_FAULT_POINTS[number] | typeof KAFKA_FAULT_POINTS[number])[];
 
 /** One of {@link FAULT_POINTS}. */
 export type FaultPoint = typeof FAULT_POINTS[number];
@@ -34,7 +54,16 @@ export interface Fault {
   batch: number;
 }
 
-/** Reads `STREAM_FAULT` (e.g. `after-parquet:2`); undefined when unset. */
+/**
+ * Reads `STREAM_FAULT` (e.g. `after-parquet:2`); undefined when unset.
+ *
+ * @example
+ * ```ts
+ * import { faultFromEnv, parseFault } from "./fault.ts";
+ * const fault = faultFromEnv(); // undefined unless a crash test set STREAM_FAULT
+ * parseFault("after-send:3"); // { point: "after-send", batch: 3 }
+ * ```
+ */
 export function faultFromEnv(): Fault | undefined {
   let text: string | undefined;
   try {
@@ -42,8 +71,13 @@ export function faultFromEnv(): Fault | undefined {
   } catch {
     return undefined;
   }
+  return parseFault(text);
+}
+
+/** Parses a `STREAM_FAULT` value, `<point>:<batch>`; undefined for an empty one. */
+export function parseFault(text: string | undefined): Fault | undefined {
   if (!text) return undefined;
-  const [point, n] = text.split(":");
+  const [point, n] = text.trim().split(":");
   if (!(FAULT_POINTS as readonly string[]).includes(point) || !/^\d+$/.test(n ?? "")) {
     throw new Error(
       `STREAM_FAULT='${text}' is not <point>:<batch> with point one of ${FAULT_POINTS.join(", ")}`,
@@ -54,6 +88,7 @@ export function faultFromEnv(): Fault | undefined {
 
 /** Kills this process with SIGKILL, as `kill -9` would. */
 export function killNow(): never {
+  console.error(`STREAM_FAULT ${Deno.env.get("STREAM_FAULT")}: killing this process (test hook)`);
   Deno.kill(Deno.pid, "SIGKILL");
   // SIGKILL is not deliverable late; this only satisfies the type checker.
   throw new Error("unreachable");

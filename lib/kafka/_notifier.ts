@@ -1,6 +1,6 @@
 /**
- * Small async primitives the engine's two loops (kafkajs fetch and the batch writer) use to wake
- * each other: a {@link Notifier} and a sleep that a stop request cuts short.
+ * A wake-up between a source's two sides (kafkajs fetching, the engine taking slices): a
+ * {@link Notifier}. Private to lib/kafka.
  *
  * @module
  */
@@ -35,9 +35,4 @@ export class Notifier {
       this.#waiters.push(wake);
     });
   }
-}
-
-/** Resolves after ms. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

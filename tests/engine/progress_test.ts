@@ -4,7 +4,7 @@ import {
   formatProgressJson,
   formatProgressText,
   formatSummaryText,
-} from "../../lib/stream/progress.ts";
+} from "../../lib/engine/progress.ts";
 
 const p: BatchProgress = {
   name: "orders_raw",
@@ -55,6 +55,7 @@ Deno.test("progress: summary line", () => {
     batches: 2,
     records: 1000,
     rows: { t: 3000 },
+    positions: { "0": "1000" },
     deadLetters: 1,
     droppedBatches: 1,
     seconds: 2,

@@ -10,11 +10,9 @@ import type { Admin } from "kafkajs";
 import type { Long } from "../delta/actions.ts";
 import type { Snapshot } from "../delta/snapshot.ts";
 import { type OffsetSpec, resolveRange } from "../kafka/source.ts";
+import { DataLossError } from "../kafka/stream_source.ts";
 
-/** Offsets a query must read are gone (retention deleted them, or the topic was recreated). */
-export class DataLossError extends Error {
-  override name = "DataLossError";
-}
+export { DataLossError };
 
 /**
  * The Delta txn appId of one partition of a query.
@@ -81,7 +79,7 @@ export function checkDataLoss(
     return marks.low;
   }
   if (resume > marks.high) {
-    const msg = `${topic}/${partition}: the table resumes at offset ${resume} but the partition ` +
+    const msg = `${topic}/${partition}: the query resumes at offset ${resume} but the partition ` +
       `ends at ${marks.high} (was the topic deleted and recreated?)`;
     if (failOnDataLoss) {
       throw new DataLossError(

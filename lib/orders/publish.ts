@@ -7,8 +7,8 @@
  */
 import type { Producer } from "kafkajs";
 import { Buffer } from "node:buffer";
-import type { SourceLine } from "../orders/lines.ts";
-import { parseOrder } from "../orders/validate.ts";
+import type { SourceLine } from "./lines.ts";
+import { parseOrder } from "./validate.ts";
 
 /** A line that was not sent, and why. */
 export interface SkippedLine {

@@ -4,23 +4,26 @@
  * the versions the batch started from. A partition a table already holds up to (or past) the
  * batch's end gets no txn in that table; a table with nothing to record gets no commit.
  *
- * Runs in the engine's thread or in its sink worker (lib/stream/_sink_worker.ts).
+ * Runs in the engine's thread, or in an offload worker (lib/engine/offload.ts) through
+ * {@link serve}.
  *
  * @module
  */
 import { ConcurrentModificationError, TxnConflictError } from "../delta/errors.ts";
 import { append, commitTxns, type SnapshotCache } from "../delta/table.ts";
 import type { RawChunk } from "../kafka/raw.ts";
-import { type Fault, faultStorage, maybeFault } from "./fault.ts";
+import { type Fault, faultFromEnv, faultStorage, maybeFault } from "./fault.ts";
 import { appIdFor } from "./offsets.ts";
-import type { Sink, SinkTarget } from "./sink.ts";
+import { openTableSink, type TableSink, type TableSinkSpec, type TableTarget } from "./tables.ts";
+import { type PackedChunk, unpackChunk } from "./packed.ts";
+import type { Reply } from "./offload.ts";
 
 /**
  * One snapshot cache per sink table: each batch reads only the commits since the previous one
  * (its own and other instances'), never a listing of the whole log.
  */
-const caches = new WeakMap<SinkTarget, SnapshotCache>();
-function snapshotCache(target: SinkTarget): SnapshotCache {
+const caches = new WeakMap<TableTarget, SnapshotCache>();
+function snapshotCache(target: TableTarget): SnapshotCache {
   let c = caches.get(target);
   if (!c) caches.set(target, c = {});
   return c;
@@ -78,7 +81,7 @@ export type BatchResult =
  * caller drops the batch), throws on any other failure.
  */
 export async function writeBatch(
-  sink: Sink,
+  sink: TableSink,
   chunks: readonly RawChunk[],
   plan: BatchPlan,
   fault?: Fault,
@@ -137,4 +140,30 @@ export async function writeBatch(
     buildMs: t1 - t0,
     writeMs: performance.now() - t1,
   };
+}
+
+/** A batch sent to the offload worker: its plan and its records packed for transfer. */
+export interface PackedBatch {
+  /** What to write. */
+  plan: BatchPlan;
+  /** One packed chunk per partition. */
+  chunks: PackedChunk[];
+}
+
+/**
+ * The offload worker's side (lib/engine/offload.ts): opens the table sink of `spec`, then
+ * builds and commits each batch it is sent.
+ *
+ * @example
+ * ```ts ignore
+ * const w = await startOffload<TableSinkSpec, PackedBatch, BatchResult>(
+ *   new URL("./writer.ts", import.meta.url).href, sink.spec);
+ * ```
+ */
+export async function serve(
+  spec: TableSinkSpec,
+): Promise<(batch: PackedBatch) => Promise<Reply<BatchResult>>> {
+  const sink = await openTableSink(spec);
+  const fault = faultFromEnv();
+  return async (b) => ({ value: await writeBatch(sink, b.chunks.map(unpackChunk), b.plan, fault) });
 }

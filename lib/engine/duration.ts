@@ -1,12 +1,14 @@
 /**
- * Durations from flags, written as people write them: `1 minute`, `10 minutes`, `30s`, `2h`,
- * `500ms`, or a bare number of milliseconds.
+ * The one duration grammar of every stream flag (`--trigger-interval`, `--window`,
+ * `--watermark`, `--transaction-timeout`, …), written as people write them: `1 minute`,
+ * `10 minutes`, `30s`, `2h`, `500ms`, `1.5 hours`, or a bare number of milliseconds.
  *
  * @module
  */
+import { ConfigError } from "../config.ts";
 
 /** A duration flag that could not be read; the message shows the accepted forms. */
-export class DurationError extends Error {
+export class DurationError extends ConfigError {
   override name = "DurationError";
 }
 

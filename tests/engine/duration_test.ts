@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DurationError, formatDuration, parseDuration } from "../../lib/insights/duration.ts";
+import { DurationError, formatDuration, parseDuration } from "../../lib/engine/duration.ts";
 
 Deno.test("parseDuration reads the forms people write", () => {
   assert.equal(parseDuration("1 minute"), 60_000);

@@ -1,0 +1,212 @@
+/**
+ * What the producer stream does with a micro-batch, as transforms the engine's Kafka sink
+ * (lib/engine/kafka_sink.ts) plugs in: {@link filterTransform} republishes matching orders as
+ * they are (parsing and validating in a Web Worker unless inline); {@link aggregateTransform}
+ * adds valid orders to tumbling event-time windows, publishes them per output mode, and keeps
+ * the windows in the changelog. Bad records become dead letters with their reason.
+ *
+ * @module
+ */
+import type { Message } from "kafkajs";
+import { Buffer } from "node:buffer";
+import { ChangelogError, type Transform, type Transformed } from "../engine/kafka_sink.ts";
+import type { PartitionSlice, SourceSlice } from "../kafka/stream_source.ts";
+import { type ParseFailure, parseOrder } from "../orders/validate.ts";
+import { type AggregateOptions, createAggregator, windowKey, windowValue } from "./aggregate.ts";
+import { parseWindowRecord, tombstoneRecord, windowRecord } from "./changelog.ts";
+import { inlineClassifier, workerClassifier } from "./classify.ts";
+import { deadLetter } from "./dead_letters.ts";
+import { matchesFilter, type OrderFilter } from "./filter.ts";
+
+/** What the stream does with valid orders. */
+export type StreamMode =
+  | { kind: "filter"; filter: OrderFilter }
+  | { kind: "aggregate"; aggregate: AggregateOptions; filter?: OrderFilter };
+
+/** The mode in words, as the changelog's settings are compared. */
+function settingsText(meta: Record<string, unknown>): string {
+  return meta.mode === "aggregate"
+    ? `--aggregate ${meta.dimension} with a ${meta.windowMs} ms window`
+    : "filter mode";
+}
+
+/** Checks a restored changelog's settings against this transform's. */
+function checkSettings(
+  query: string,
+  topic: string,
+  was: Record<string, unknown>,
+  now: Record<string, unknown>,
+) {
+  if (settingsText(was) !== settingsText(now)) {
+    throw new ChangelogError(
+      `query '${query}' ran on topic '${topic}' in ${settingsText(was)}; it cannot continue on ` +
+        `'${topic}' in ${settingsText(now)}: use the same settings or another --query-name`,
+    );
+  }
+}
+
+/** Adds one dead letter. */
+function reject(
+  out: Transformed,
+  p: PartitionSlice,
+  m: PartitionSlice["messages"][number],
+  f: ParseFailure,
+  query: string,
+) {
+  out.dead.push(deadLetter(p, m, f, query) as unknown as Message);
+  out.deadReasons[f.reason] = (out.deadReasons[f.reason] ?? 0) + 1;
+}
+
+const empty = (): Transformed => ({ output: [], dead: [], deadReasons: {}, state: [] });
+
+/** Settings shared by the transforms. */
+export interface TransformOptions {
+  /** The query name (dead-letter headers, messages). */
+  query: string;
+  /** Parse and validate in a Web Worker (filter mode). */
+  worker?: boolean;
+  /** One line per event (dropped late records). */
+  log?: (tag: string, message: string) => void;
+}
+
+/**
+ * Filter mode: valid orders that match `filter` are republished with their key and value as
+ * they are.
+ *
+ * @example
+ * ```ts ignore
+ * const t = filterTransform({ city: "Chicago" }, { query: "processed_orders-filter-chicago" });
+ * ```
+ */
+export function filterTransform(filter: OrderFilter, o: TransformOptions): Transform {
+  const classifier = o.worker ? workerClassifier(filter) : inlineClassifier(filter);
+  const meta = { mode: "filter", dimension: null, windowMs: null, maxEventTime: null };
+  return {
+    stateful: false,
+    meta: () => meta,
+    restore(was) {
+      checkSettings(o.query, String(was.topic), was, meta);
+    },
+    async apply(slice: SourceSlice) {
+      const out = empty();
+      // One round trip to the worker per batch: every partition's records at once.
+      const all = slice.partitions.length === 1
+        ? slice.partitions[0].messages
+        : slice.partitions.flatMap((p) => p.messages);
+      const { codes, failures } = await classifier.classify(all);
+      let i = 0;
+      for (const p of slice.partitions) {
+        for (const m of p.messages) {
+          const code = codes[i];
+          if (code === 1) {
+            out.output.push({ key: m.key as Buffer | null, value: m.value as Buffer });
+          } else if (code === 2) reject(out, p, m, failures.get(i)!, o.query);
+          i++;
+        }
+      }
+      return out;
+    },
+    close: () => classifier.close(),
+  };
+}
+
+/**
+ * Aggregate mode: per tumbling event-time window (event time = the Kafka record timestamp) and
+ * group, the order count, line count and revenue; the windows live in the changelog.
+ *
+ * @example
+ * ```ts ignore
+ * const t = aggregateTransform({ dimension: "city", windowMs: 60_000 }, undefined, { query: "q" });
+ * ```
+ */
+export function aggregateTransform(
+  options: AggregateOptions,
+  filter: OrderFilter | undefined,
+  o: TransformOptions,
+): Transform {
+  const agg = createAggregator(options);
+  const dim = agg.options.dimension;
+  const log = o.log ?? (() => {});
+  let batch = 0;
+  const settings = () => ({
+    mode: "aggregate",
+    dimension: dim,
+    windowMs: agg.options.windowMs,
+    maxEventTime: agg.maxEventTime(),
+  });
+  return {
+    stateful: true,
+    meta: settings,
+    restore(was, state) {
+      checkSettings(o.query, String(was.topic), was, settings());
+      for (const r of state) agg.restore(parseWindowRecord(r.key, r.value));
+      agg.restoreMaxEventTime((was.maxEventTime as number | null | undefined) ?? null);
+    },
+    async apply(slice: SourceSlice) {
+      batch++;
+      const out = empty();
+      let late = 0, dropped = 0;
+      let seen = 0;
+      for (const p of slice.partitions) {
+        for (const m of p.messages) {
+          // Let the previous batch's commit make progress while this one is transformed.
+          if ((++seen & 8191) === 0) await new Promise((r) => setTimeout(r, 0));
+          const parsed = parseOrder(m.value);
+          if (!parsed.ok) {
+            reject(out, p, m, parsed, o.query);
+            continue;
+          }
+          if (filter && !matchesFilter(parsed.order, filter)) continue;
+          const timestamp = Number(m.timestamp);
+          const how = agg.add(parsed.order, timestamp);
+          if (how === "invalid_time") {
+            reject(out, p, m, {
+              ok: false,
+              reason: "out_of_range",
+              field: "timestamp",
+              message: `timestamp: record timestamp ${m.timestamp} is not a date`,
+            }, o.query);
+          } else if (how === "late") late++;
+          else if (how === "dropped") {
+            dropped++;
+            if (dropped <= 5) {
+              log(
+                "late",
+                `dropped p${p.partition}@${m.offset} (order ${parsed.order.order_id}): event time ` +
+                  `${new Date(timestamp).toISOString()} is beyond the watermark ` +
+                  `${new Date(agg.watermark()!).toISOString()}`,
+              );
+            }
+          }
+        }
+      }
+      if (dropped > 5) log("late", `… ${dropped - 5} more records dropped in batch ${batch}`);
+      const outcome = agg.finishBatch();
+      for (const t of outcome.emit) {
+        out.output.push({
+          key: windowKey(dim, t.group, t.windowStart),
+          value: windowValue(dim, t, agg.options.windowMs),
+        });
+      }
+      for (const t of outcome.changed) out.state.push(windowRecord(dim, t));
+      for (const t of outcome.evicted) out.state.push(tombstoneRecord(dim, t));
+      out.eventTime = { watermark: outcome.watermark, late, dropped, windows: agg.windows.size };
+      return out;
+    },
+    close() {},
+  };
+}
+
+/**
+ * The transform of a mode.
+ *
+ * @example
+ * ```ts ignore
+ * const t = modeTransform({ kind: "filter", filter: { city: "Chicago" } }, { query: "q" });
+ * ```
+ */
+export function modeTransform(mode: StreamMode, o: TransformOptions): Transform {
+  return mode.kind === "aggregate"
+    ? aggregateTransform(mode.aggregate, mode.filter, o)
+    : filterTransform(mode.filter, o);
+}
