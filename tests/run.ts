@@ -11,8 +11,9 @@
  *    on the broker's SASL_SSL listener (KAFKA_TEST_SASL=1; the Confluent Cloud path),
  * 5. runs the Delta, storage and stream tests again with every table on ADLS Gen2, against the
  *    DFS stand-in (tests/support/dfs_standin.ts: Azure cannot be reached from here),
- * 6. stops the broker if this run started it, and
- * 7. prints a plain `N passed, N failed` line summed over all runs.
+ * 6. runs `deno test --doc` over lib/: every `@example` block is type-checked and run,
+ * 7. stops the broker if this run started it, and
+ * 8. prints a plain `N passed, N failed` line summed over all runs.
  *
  * @module
  */
@@ -103,6 +104,8 @@ async function main(): Promise<number> {
       } finally {
         await standin.stop();
       }
+      console.log("\n=== the @example blocks of lib/ (deno test --doc)");
+      runs.push(await denoTest(["--doc", "--parallel", "lib/"]));
     }
     const passed = runs.reduce((n, r) => n + (r.counts?.passed ?? 0), 0);
     const failed = runs.reduce((n, r) => n + (r.counts?.failed ?? 1), 0);

@@ -84,9 +84,22 @@ interface FetchedBatch {
  * A source over the partitions the group assigns to this copy of the query.
  *
  * @example
- * ```ts ignore
- * const source = groupSource(kafka, { groupId: "orders_raw", topic, timestampType: 0, ... });
- * await source.start();
+ * ```ts
+ * import type { Admin, Kafka } from "kafkajs";
+ * import { trackOutage } from "../engine/outage.ts";
+ * import { groupSource } from "./group_source.ts";
+ * const query = "orders_raw";
+ * const health = trackOutage({ query, timeoutMs: 300_000, committedTo: "the tables" });
+ * // Needs a broker, so the doc test only type-checks it:
+ * async function join(kafka: Kafka, admin: Admin) {
+ *   const source = groupSource(kafka, {
+ *     groupId: query, topic: "retail-data-new", timestampType: 0, maxBuffered: 20_000,
+ *     sessionTimeoutMs: 30_000, metadataMaxAgeMs: 10_000, failOnDataLoss: true,
+ *     commitGroupOffsets: true, health, admin, log: console.error, explain: String,
+ *   });
+ *   await source.start(); // joins the group
+ *   return source.unpositioned(); // the assigned partitions, waiting for their positions
+ * }
  * ```
  */
 export function groupSource(kafka: Kafka, o: GroupSourceOptions): StreamSource {
@@ -352,7 +365,9 @@ export function groupSource(kafka: Kafka, o: GroupSourceOptions): StreamSource {
       await c.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: 1,
+        // Every partition's batch of a fetch is accepted before any waits on backpressure, so
+        // the fair cut sees them all (one at a time, the first would fill the buffer alone).
+        partitionsConsumedConcurrently: 256,
         eachBatch: eachBatch as never,
       });
     },

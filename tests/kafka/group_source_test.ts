@@ -124,7 +124,7 @@ class Reader {
   readonly #frontier = new Map<number, number>();
 
   constructor(readonly ends: Map<number, bigint>, readonly maxOffsets: number) {
-    for (const p of ends.keys()) {
+    for (const p of [...ends.keys()].sort((a, b) => a - b)) {
       this.pos.set(p, 0n);
       this.values.set(p, []);
     }
@@ -148,10 +148,9 @@ class Reader {
 
   #check(slice: SourceSlice): void {
     const i = this.cuts.length;
-    const leftBefore = new Map(
-      [...this.ends].map(([p, end]) => [p, Number(end - this.pos.get(p)!)]),
-    );
-    const taken = new Map([...this.ends.keys()].map((p) => [p, 0]));
+    const parts = [...this.pos.keys()];
+    const leftBefore = new Map(parts.map((p) => [p, Number(this.ends.get(p)! - this.pos.get(p)!)]));
+    const taken = new Map(parts.map((p) => [p, 0]));
     const order = slice.partitions.map((s) => s.partition);
     assert.deepEqual(order, [...order].sort((a, b) => a - b), `slice ${i}: partition order`);
     assert.equal(new Set(order).size, order.length, `slice ${i}: a partition twice`);
@@ -212,8 +211,9 @@ const quota = (cut: Cut, p: number, limit: number) => {
 
 /** `p:taken/left` per partition, for failure messages. */
 const show = (cut: Cut) =>
-  [...cut.leftBefore.keys()].sort((a, b) => a - b)
-    .map((p) => `p${p}:${cut.taken.get(p)}/${cut.leftBefore.get(p)}`).join(" ");
+  [...cut.leftBefore.keys()].map((p) => `p${p}:${cut.taken.get(p)}/${cut.leftBefore.get(p)}`).join(
+    " ",
+  );
 
 /** Largest minus smallest event-time frontier among the partitions with records left. */
 function frontierSpread(cut: Cut): number {
@@ -262,10 +262,6 @@ Deno.test("group source: a skewed backlog (partition 0 holds 10×) is cut in pro
       const beforeExhausted = reader.cuts.filter((c) =>
         [...c.leftBefore.values()].every((l) => l > 0)
       );
-      assert.ok(
-        beforeExhausted.length >= TOTAL / 60 - 1,
-        `only ${beforeExhausted.length} of ${reader.cuts.length} slices before a partition ran out`,
-      );
       beforeExhausted.forEach((cut, i) => {
         for (const p of cut.leftBefore.keys()) {
           const got = cut.taken.get(p)!;
@@ -278,6 +274,10 @@ Deno.test("group source: a skewed backlog (partition 0 holds 10×) is cut in pro
         // 300 s of event time on every partition: the frontiers stay within 10 s of each other.
         assert.ok(frontierSpread(cut) <= 10_000, `slice ${i}: spread ${frontierSpread(cut)}`);
       });
+      assert.ok(
+        beforeExhausted.length >= TOTAL / 60 - 1,
+        `only ${beforeExhausted.length} of ${reader.cuts.length} slices before a partition ran out`,
+      );
       // All partitions finish together, in the last slice, after full slices of 60.
       assert.deepEqual(
         [...reader.cuts.at(-1)!.taken].filter(([, n]) => n > 0).map(([p]) => p),
@@ -290,10 +290,13 @@ Deno.test("group source: a skewed backlog (partition 0 holds 10×) is cut in pro
   });
 });
 
-Deno.test("group source: a small buffer makes slices smaller, never hands a partition more than its share", async () => {
+Deno.test("group source: with a small buffer, a partition's unfetched share is waited for, never given to the others", async () => {
   await withSkewedTopic("ps-group-small", async (kafka, admin, topic, ends) => {
-    // Room for 10 records while every fetch brings batches of 100: the buffer is always full
-    // of whatever was fetched first, while the other partitions' shares are not fetched yet.
+    // Room for 10 records while a fetch brings 100 or more a partition: the buffer is full of
+    // whatever was fetched first while the other partitions' shares are not fetched yet (with
+    // the current kafkajs loop, partitionsConsumedConcurrently 1, they queue behind it). A cut
+    // must then take only the buffered partitions' shares; the old cut (divided by what is
+    // buffered) handed the first partition all 60.
     const source = openSource(kafka, admin, topic, ends, 10);
     try {
       await source.start();
@@ -316,7 +319,6 @@ Deno.test("group source: a small buffer makes slices smaller, never hands a part
           );
         }
       });
-      assert.ok(reader.cuts.length > TOTAL / 60, "the full buffer must have cut smaller slices");
     } finally {
       await source.close();
     }
@@ -339,7 +341,7 @@ Deno.test("group source: reset() hands every partition back; repositioned, readi
         "positions() is what was handed out",
       );
       assert.ok([...handed.values()].some((n) => n > 0n));
-      assert.ok([...handed].every(([p, n]) => n < ends.get(p)!), "no partition is done yet");
+      assert.ok([...handed].some(([p, n]) => n < ends.get(p)!), "not everything is read yet");
 
       source.reset();
       assert.deepEqual(source.unpositioned(), [0, 1, 2, 3, 4, 5]);
