@@ -167,8 +167,8 @@ function checkConflict(
  * const t = await createTable(dir, new arrow.Schema([new arrow.Field("id", new arrow.Int64())]));
  * const snap = await t.snapshot();
  * const txn = { appId: "query-1", version: 42 };
- * const r = await commit(t.storage, snap.version, [{ txn }], makeCommitInfo("WRITE", { mode: "Append" }));
- * // r.version === 1, r.attempts === 1
+ * const info = makeCommitInfo("WRITE", { mode: "Append" });
+ * const r = await commit(t.storage, snap.version, [{ txn }], info); // r.version === 1
  * await Deno.remove(dir, { recursive: true });
  * ```
  */

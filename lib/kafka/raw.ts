@@ -71,8 +71,11 @@ export const rawSchema: Schema = new Schema([
  *
  * @example
  * ```ts
+ * import { rawTable } from "./raw.ts";
+ * const value = new TextEncoder().encode('{"order_id":1}');
+ * const messages = [{ key: null, value, offset: "0", timestamp: "1700000000000" }];
  * const table = rawTable([{ topic: "t", partition: 0, timestampType: 0, messages }]);
- * table.numRows; // = messages.length
+ * console.log(table.numRows, table.get(0)?.value); // 1 {"order_id":1}
  * ```
  */
 export function rawTable(

@@ -20,11 +20,11 @@ import {
   Partitioners,
   type Producer,
 } from "kafkajs";
+import { backoffDelay, sleep } from "../backoff.ts";
+import { FencedError, isFencedKafkaError } from "./errors.ts";
 
-/** Another instance with the same transactional id took over; this one must stop. */
-export class FencedError extends Error {
-  override name = "FencedError";
-}
+// Importable from here as before; it lives in errors.ts with the classifier.
+export { FencedError };
 
 /** Records for one topic, in kafkajs message form. */
 export interface TopicMessages {
@@ -75,7 +75,6 @@ export interface TransactionalSink {
   close(): Promise<void>;
 }
 
-const FENCED = /INVALID_PRODUCER_EPOCH|PRODUCER_FENCED|old epoch|fenced/i;
 const EXPECTED_RETRY =
   /another concurrent operation on the same transaction|CONCURRENT_TRANSACTIONS/;
 
@@ -92,9 +91,12 @@ function errorText(error: unknown): string {
   return parts.join(" | ");
 }
 
-/** True when an error (or its cause chain) says the producer was fenced by a newer instance. */
+/**
+ * True when an error (or its cause chain) says the producer was fenced by a newer instance
+ * (the classifier's rule: INVALID_PRODUCER_EPOCH, PRODUCER_FENCED; not FENCED_LEADER_EPOCH).
+ */
 export function isFenced(error: unknown): boolean {
-  return FENCED.test(errorText(error));
+  return isFencedKafkaError(error);
 }
 
 function size(m: Message): number {
@@ -108,10 +110,17 @@ function size(m: Message): number {
  *
  * @example
  * ```ts
- * const sink = await openTransactionalSink(kafka, { transactionalId: "processed_orders-filter-chicago" });
- * await sink.commit([{ topic: "processed_orders", messages }],
- *   { groupId: "processed_orders-filter-chicago", topic: "retail-data-new",
- *     partitions: [{ partition: 0, offset: 1200n }] });
+ * import type { Kafka } from "kafkajs";
+ * import { openTransactionalSink } from "./sink.ts";
+ * const query = "processed_orders-filter-chicago";
+ * // Needs a broker, so the doc test only type-checks it:
+ * async function publish(kafka: Kafka) {
+ *   const sink = await openTransactionalSink(kafka, { transactionalId: query });
+ *   const messages = [{ key: "11599", value: '{"order_id":1,…}' }];
+ *   await sink.commit([{ topic: "processed_orders", messages }],
+ *     { groupId: query, topic: "retail-data-new", partitions: [{ partition: 0, offset: 1200n }] });
+ *   await sink.close();
+ * }
  * ```
  */
 export async function openTransactionalSink(
@@ -177,7 +186,7 @@ export async function openTransactionalSink(
             break;
           } catch (e) {
             if (attempt >= 30 || !EXPECTED_RETRY.test(errorText(e))) throw e;
-            await new Promise((r) => setTimeout(r, Math.min(10 * 2 ** attempt, 500)));
+            await sleep(backoffDelay({ baseMs: 10, maxMs: 500, jitter: "none" }, attempt + 1));
           }
         }
         await hooks.beforeCommit?.();
@@ -205,7 +214,13 @@ export async function openTransactionalSink(
  *
  * @example
  * ```ts
- * const start = await committedOffsets(admin, "processed_orders-filter-chicago", "retail-data-new");
+ * import type { Admin } from "kafkajs";
+ * import { committedOffsets } from "./sink.ts";
+ * // Needs a broker, so the doc test only type-checks it:
+ * async function start(admin: Admin) {
+ *   const query = "processed_orders-filter-chicago";
+ *   return await committedOffsets(admin, query, "retail-data-new"); // e.g. Map { 0 => 1200n }
+ * }
  * ```
  */
 export async function committedOffsets(
@@ -231,7 +246,15 @@ export async function committedOffsets(
  *
  * @example
  * ```ts
- * const kafka = new Kafka(quietTransactionLogs(kafkaConfig(config.kafka)));
+ * import { Kafka } from "kafkajs";
+ * import { kafkaConfig } from "./client.ts";
+ * import { quietTransactionLogs } from "./sink.ts";
+ * const settings = {
+ *   bootstrapServers: ["localhost:9092"],
+ *   securityProtocol: "PLAINTEXT" as const,
+ *   clientId: "retail-orders",
+ * };
+ * const kafka = new Kafka(quietTransactionLogs(kafkaConfig(settings))); // connects on first use
  * ```
  */
 export function quietTransactionLogs(config: KafkaConfig): KafkaConfig {

@@ -19,7 +19,14 @@ import {
   Utf8,
 } from "apache-arrow";
 import { Buffer } from "node:buffer";
-import { isValidUtf8, utf8FromBytes } from "../kafka/raw.ts";
+import {
+  int32Data,
+  int64Data,
+  isValidUtf8,
+  timestampFromMs,
+  utf8FromBytes,
+  utf8FromStrings,
+} from "../arrow/columns.ts";
 import type { ReasonCode } from "./validate.ts";
 
 /** One rejected record. */
@@ -59,21 +66,20 @@ export const deadLetterSchema: Schema = new Schema([
   new Field("dead_lettered_at", new TimestampMicrosecond("UTC"), false),
 ]);
 
-const encoder = new TextEncoder();
-
-function text(values: (string | null | undefined)[]) {
-  return utf8FromBytes(
-    values.map((v) => (v === null || v === undefined ? null : encoder.encode(v))),
-  );
-}
-
 /**
  * Builds the dead-letter rows (schema {@link deadLetterSchema}) for rejected records.
  *
  * @example
  * ```ts
- * const r = parseOrder(message.value);
- * if (!r.ok) deadLetterTable([{ ...coords, reason: r.reason, error: r.message, field: r.field }], Date.now());
+ * import { deadLetterTable } from "./dead_letters.ts";
+ * import { parseOrder } from "./validate.ts";
+ * const value = new TextEncoder().encode('{"order_id":1,"customer_id":2,"line_items":[]}');
+ * const coords = { topic: "retail-data-new", partition: 0, offset: "17", timestampMs: Date.now() };
+ * const r = parseOrder(value);
+ * if (!r.ok) {
+ *   const row = { ...coords, key: null, value, reason: r.reason, error: r.message, field: r.field };
+ *   deadLetterTable([row], Date.now()); // one row of orders_dead_letters
+ * }
  * ```
  */
 export function deadLetterTable(rows: readonly DeadLetter[], deadLetteredAtMs: number): Table {
@@ -91,25 +97,18 @@ export function deadLetterTable(rows: readonly DeadLetter[], deadLetteredAtMs: n
       base64.push(null);
     }
   }
-  const ts = new BigInt64Array(n);
-  const at = new BigInt64Array(n).fill(BigInt(Math.round(deadLetteredAtMs * 1000)));
-  rows.forEach((r, i) => (ts[i] = BigInt(Math.round(r.timestampMs * 1000))));
   const children = [
     utf8FromBytes(rows.map((r) => r.key)),
     utf8FromBytes(values),
-    text(base64),
-    text(rows.map((r) => r.topic)),
-    makeData({ type: new Int32(), length: n, data: Int32Array.from(rows.map((r) => r.partition)) }),
-    makeData({
-      type: new Int64(),
-      length: n,
-      data: BigInt64Array.from(rows.map((r) => BigInt(r.offset))),
-    }),
-    makeData({ type: new TimestampMicrosecond("UTC"), length: n, data: ts }),
-    text(rows.map((r) => r.reason)),
-    text(rows.map((r) => r.error)),
-    text(rows.map((r) => r.field ?? null)),
-    makeData({ type: new TimestampMicrosecond("UTC"), length: n, data: at }),
+    utf8FromStrings(base64),
+    utf8FromStrings(rows.map((r) => r.topic)),
+    int32Data(rows.map((r) => r.partition)),
+    int64Data(BigInt64Array.from(rows, (r) => BigInt(r.offset))),
+    timestampFromMs(rows.map((r) => r.timestampMs)),
+    utf8FromStrings(rows.map((r) => r.reason)),
+    utf8FromStrings(rows.map((r) => r.error)),
+    utf8FromStrings(rows.map((r) => r.field)),
+    timestampFromMs(new Float64Array(n).fill(deadLetteredAtMs)),
   ];
   const struct = makeData({
     type: new Struct(deadLetterSchema.fields),

@@ -2,9 +2,10 @@
  * Explodes validated orders into the cleaned (silver) rows, one per line item, as an Arrow
  * table with Kafka lineage columns.
  *
- * Built for speed: numbers go straight into typed arrays (Int64 as two int32 halves, no
- * BigInt per value), each Utf8 column is one `TextEncoder` pass into offsets + bytes, and
- * the table is assembled with `makeData` (no builders, no dictionary inference).
+ * Built for speed with the column builders of lib/arrow/columns.ts: numbers go straight into
+ * typed arrays (Int64 as two int32 halves, no BigInt per value), each Utf8 column is one
+ * `TextEncoder` pass into offsets + bytes, and the table is assembled with `makeData` (no
+ * builders, no dictionary inference).
  * @module
  */
 
@@ -21,6 +22,14 @@ import {
   TimestampMicrosecond,
   Utf8,
 } from "apache-arrow";
+import {
+  int32Data,
+  int64Data,
+  int64Values,
+  setInt64,
+  timestampData,
+  utf8FromStrings,
+} from "../arrow/columns.ts";
 import type { Long, Order } from "./schema.ts";
 
 /** Column names of the cleaned table, in order. */
@@ -78,32 +87,6 @@ export interface OrderRecord {
   timestampMs: number;
 }
 
-const TWO32 = 4294967296;
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-const encoder = new TextEncoder();
-
-/** An int64 column being filled: a BigInt64Array and an Int32Array over the same bytes. */
-interface LongColumn {
-  big: BigInt64Array;
-  i32: Int32Array;
-}
-
-function longColumn(n: number): LongColumn {
-  const big = new BigInt64Array(n);
-  return { big, i32: new Int32Array(big.buffer) };
-}
-
-/** Stores a safe integer (or bigint) at row i without allocating a BigInt on the common path. */
-function setLong(col: LongColumn, i: number, v: Long): void {
-  if (typeof v === "number" && LITTLE_ENDIAN) {
-    const hi = Math.floor(v / TWO32);
-    col.i32[2 * i] = (v - hi * TWO32) | 0;
-    col.i32[2 * i + 1] = hi;
-  } else {
-    col.big[i] = BigInt(v);
-  }
-}
-
 function offsetToLong(o: bigint | string | number): Long {
   if (typeof o === "string") {
     const n = Number(o);
@@ -112,58 +95,21 @@ function offsetToLong(o: bigint | string | number): Long {
   return o;
 }
 
-/** Builds a Utf8 column from row strings (null = null) with one TextEncoder pass. */
-function utf8Data(values: (string | null)[], nullable: boolean) {
-  const n = values.length;
-  const offsets = new Int32Array(n + 1);
-  let nulls = 0;
-  let validity: Uint8Array | undefined;
-  if (nullable) {
-    for (let i = 0; i < n; i++) if (values[i] === null) nulls++;
-    if (nulls > 0) {
-      validity = new Uint8Array((n + 7) >> 3);
-      for (let i = 0; i < n; i++) {
-        if (values[i] !== null) validity[i >> 3] |= 1 << (i & 7);
-        else values[i] = "";
-      }
-    }
-  }
-  const joined = (values as string[]).join("");
-  let bytes = encoder.encode(joined);
-  if (bytes.length === joined.length) {
-    // All ASCII: byte offsets equal character offsets.
-    let pos = 0;
-    for (let i = 0; i < n; i++) {
-      pos += (values[i] as string).length;
-      offsets[i + 1] = pos;
-    }
-  } else {
-    let pos = 0;
-    for (let i = 0; i < n; i++) {
-      pos += encoder.encodeInto(values[i] as string, bytes.subarray(pos)).written;
-      offsets[i + 1] = pos;
-    }
-    bytes = bytes.subarray(0, pos);
-  }
-  return makeData({
-    type: new Utf8(),
-    length: n,
-    nullCount: nulls,
-    nullBitmap: validity,
-    valueOffsets: offsets,
-    data: bytes,
-  });
-}
-
 /**
  * Flattens orders into one Arrow row per line item, in input order, with lineage columns;
  * the schema is {@link cleanedSchema}.
  *
  * @example
  * ```ts
+ * import { flattenOrders } from "./flatten.ts";
+ * import { parseOrder } from "./validate.ts";
+ * const text = '{"order_id":1,"customer_id":11599,"line_items":[{"order_item_id":1,' +
+ *   '"order_item_product_id":957,"order_item_quantity":1,"order_item_product_price":299.98,' +
+ *   '"order_item_subtotal":299.98}]}';
  * const r = parseOrder(text);
  * if (r.ok) {
- *   const table = flattenOrders([{ order: r.order, partition: 0, offset: "42", timestampMs: Date.now() }], Date.now());
+ *   const record = { order: r.order, partition: 0, offset: "42", timestampMs: Date.now() };
+ *   const table = flattenOrders([record], Date.now());
  *   table.numRows; // = r.order.line_items.length
  * }
  * ```
@@ -172,15 +118,15 @@ export function flattenOrders(records: readonly OrderRecord[], ingestedAtMs: num
   let n = 0;
   for (let j = 0; j < records.length; j++) n += records[j].order.line_items.length;
 
-  const orderId = longColumn(n);
-  const customerId = longColumn(n);
-  const pincode = longColumn(n);
-  const itemId = longColumn(n);
-  const productId = longColumn(n);
-  const quantity = longColumn(n);
-  const kafkaOffset = longColumn(n);
-  const kafkaTs = longColumn(n);
-  const ingestedAt = longColumn(n);
+  const orderId = int64Values(n);
+  const customerId = int64Values(n);
+  const pincode = int64Values(n);
+  const itemId = int64Values(n);
+  const productId = int64Values(n);
+  const quantity = int64Values(n);
+  const kafkaOffset = int64Values(n);
+  const kafkaTs = int64Values(n);
+  const ingestedAt = int64Values(n);
   const price = new Float64Array(n);
   const subtotal = new Float64Array(n);
   const partition = new Int32Array(n);
@@ -201,8 +147,8 @@ export function flattenOrders(records: readonly OrderRecord[], ingestedAtMs: num
     const tsUs = Math.round(rec.timestampMs * 1000);
     for (let k = 0; k < items.length; k++, r++) {
       const it = items[k];
-      setLong(orderId, r, o.order_id);
-      setLong(customerId, r, o.customer_id);
+      setInt64(orderId, r, o.order_id);
+      setInt64(customerId, r, o.customer_id);
       fname[r] = o.customer_fname;
       lname[r] = o.customer_lname;
       city[r] = o.city;
@@ -214,48 +160,39 @@ export function flattenOrders(records: readonly OrderRecord[], ingestedAtMs: num
         pinValidity[r >> 3] &= ~(1 << (r & 7));
         pinNulls++;
       } else {
-        setLong(pincode, r, o.pincode);
+        setInt64(pincode, r, o.pincode);
       }
-      setLong(itemId, r, it.order_item_id);
-      setLong(productId, r, it.order_item_product_id);
-      setLong(quantity, r, it.order_item_quantity);
+      setInt64(itemId, r, it.order_item_id);
+      setInt64(productId, r, it.order_item_product_id);
+      setInt64(quantity, r, it.order_item_quantity);
       price[r] = it.order_item_product_price;
       subtotal[r] = it.order_item_subtotal;
       partition[r] = rec.partition;
-      setLong(kafkaOffset, r, off);
-      setLong(kafkaTs, r, tsUs);
-      setLong(ingestedAt, r, ingestedUs);
+      setInt64(kafkaOffset, r, off);
+      setInt64(kafkaTs, r, tsUs);
+      setInt64(ingestedAt, r, ingestedUs);
     }
   }
 
   if (pinValidity !== undefined && (n & 7) !== 0) pinValidity[n >> 3] &= (1 << (n & 7)) - 1;
 
-  const int64 = (c: LongColumn) => makeData({ type: new Int64(), length: n, data: c.big });
-  const ts = (c: LongColumn) =>
-    makeData({ type: new TimestampMicrosecond("UTC"), length: n, data: c.big });
   const children = [
-    int64(orderId),
-    int64(customerId),
-    utf8Data(fname, true),
-    utf8Data(lname, true),
-    utf8Data(city, true),
-    utf8Data(state, true),
-    makeData({
-      type: new Int64(),
-      length: n,
-      data: pincode.big,
-      nullCount: pinNulls,
-      nullBitmap: pinValidity,
-    }),
-    int64(itemId),
-    int64(productId),
-    int64(quantity),
+    int64Data(orderId),
+    int64Data(customerId),
+    utf8FromStrings(fname),
+    utf8FromStrings(lname),
+    utf8FromStrings(city),
+    utf8FromStrings(state),
+    int64Data(pincode, pinValidity, pinNulls),
+    int64Data(itemId),
+    int64Data(productId),
+    int64Data(quantity),
     makeData({ type: new Float64(), length: n, data: price }),
     makeData({ type: new Float64(), length: n, data: subtotal }),
-    makeData({ type: new Int32(), length: n, data: partition }),
-    int64(kafkaOffset),
-    ts(kafkaTs),
-    ts(ingestedAt),
+    int32Data(partition),
+    int64Data(kafkaOffset),
+    timestampData(kafkaTs),
+    timestampData(ingestedAt),
   ];
   const struct = makeData({
     type: new Struct(cleanedSchema.fields),

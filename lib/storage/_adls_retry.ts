@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { backoffDelay, sleep } from "../backoff.ts";
 
 /** How often and how patiently to retry transient failures. */
 export interface RetryPolicy {
@@ -118,12 +119,14 @@ export async function withRetry<T>(
       const facts = errorFacts(e);
       if (!facts.transient) throw e;
       if (attempt >= policy.maxAttempts) throw new RetriesExhausted(attempt, facts, e);
-      const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-      let delay = Math.random() * ceiling;
+      let delay = backoffDelay(
+        { baseMs: policy.baseDelayMs, maxMs: policy.maxDelayMs, jitter: "full" },
+        attempt,
+      );
       if (facts.retryAfterMs !== undefined) {
         delay = Math.min(policy.maxDelayMs, Math.max(delay, facts.retryAfterMs));
       }
-      await new Promise((r) => setTimeout(r, delay));
+      await sleep(delay);
     }
   }
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { isValidUtf8, rawSchema, rawTable } from "../../lib/kafka/raw.ts";
+import { rawSchema, rawTable } from "../../lib/kafka/raw.ts";
 
 const enc = new TextEncoder();
 
@@ -57,9 +57,24 @@ Deno.test("raw: the keep filter drops records a table already has", () => {
   assert.deepEqual(t.getChild("value")!.toArray(), ["v2", "v3"]);
 });
 
-Deno.test("raw: UTF-8 validation", () => {
-  assert.equal(isValidUtf8(enc.encode("plain")), true);
-  assert.equal(isValidUtf8(enc.encode("Müller 李 🎉")), true);
-  assert.equal(isValidUtf8(new Uint8Array([0xc3])), false);
-  assert.equal(isValidUtf8(new Uint8Array([0xed, 0xa0, 0x80])), false);
+Deno.test("raw: records of several topics keep their own topic", () => {
+  const m = (o: number) => ({
+    key: null,
+    value: enc.encode("v"),
+    offset: String(o),
+    timestamp: "0",
+  });
+  const t = rawTable([
+    { topic: "orders", partition: 0, timestampType: 0, messages: [m(0), m(1)] },
+    { topic: "orders-eu-ü", partition: 0, timestampType: 0, messages: [m(7)] },
+  ]);
+  assert.deepEqual(t.getChild("topic")!.toArray(), ["orders", "orders", "orders-eu-ü"]);
+  assert.equal(t.getChild("topic")!.nullCount, 0);
+});
+
+Deno.test("raw: no records is an empty table with the schema", () => {
+  const t = rawTable([{ topic: "t", partition: 0, timestampType: 0, messages: [] }]);
+  assert.equal(t.numRows, 0);
+  assert.deepEqual(t.schema.fields.map((f) => f.name), rawSchema.fields.map((f) => f.name));
+  assert.equal(rawTable([]).numRows, 0);
 });
