@@ -5,8 +5,9 @@
  *
  * @example
  * ```ts
+ * import { barChart } from "./charts.ts";
  * const svg = barChart({ title: "Revenue by state", bars: [{ label: "CA", value: 1200.5 }] });
- * await Deno.writeTextFile("chart.svg", svg);
+ * // an <svg> element: show it in Jupyter with showSvg, or put it in an HTML page
  * ```
  *
  * @module
@@ -179,6 +180,7 @@ function r1(v: number): string {
  *
  * @example
  * ```ts
+ * import { barChart } from "./charts.ts";
  * barChart({ title: "Orders by state", bars: [{ label: "PR", value: 2271 }, { label: "CA", value: 960 }] });
  * ```
  */
@@ -216,6 +218,7 @@ export function barChart(o: BarChartOptions): string {
  *
  * @example
  * ```ts
+ * import { histogramBins } from "./charts.ts";
  * histogramBins([5, 12, 48, 51], 50); // [{from:0,to:50,count:3},{from:50,to:100,count:1}]
  * ```
  */
@@ -341,6 +344,7 @@ export function histogram(o: HistogramOptions): string {
  *
  * @example
  * ```ts
+ * import { columnChart } from "./charts.ts";
  * columnChart({ title: "Throughput per batch", yLabel: "records/s",
  *   columns: [{ label: "0", value: 41000 }, { label: "1", value: 52000 }] });
  * ```
@@ -366,6 +370,7 @@ export function columnChart(o: ColumnChartOptions): string {
  *
  * @example
  * ```ts
+ * import { lineChart } from "./charts.ts";
  * lineChart({ title: "Throughput per batch", yLabel: "rows/s",
  *   series: [{ name: "orders_raw", points: [{ x: 0, y: 41000 }, { x: 1, y: 52000 }] }] });
  * ```
@@ -431,6 +436,7 @@ export function lineChart(o: LineChartOptions): string {
  *
  * @example
  * ```ts
+ * import { shareDonut } from "./charts.ts";
  * shareDonut({ title: "Chicago", part: 145, whole: 6000, caption: "of orders" });
  * ```
  */

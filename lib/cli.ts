@@ -22,6 +22,7 @@ export function log(tag: string, message: string): void {
  *
  * @example
  * ```ts
+ * import { explainError } from "./cli.ts";
  * import { ConfigError } from "./config.ts";
  * explainError(new ConfigError("--max-offsets needs a number")); // "--max-offsets needs a number"
  * explainError(new RangeError("Invalid array length")); // "RangeError: Invalid array length"
@@ -50,7 +51,10 @@ function fail(error: unknown, kafka?: KafkaSettings): never {
  *
  * @example
  * ```ts
- * const failure = exitOnFailure();
+ * import { exitOnFailure } from "./cli.ts";
+ * import { loadConfig } from "./config.ts";
+ * const failure = exitOnFailure(); // first line of a notebook
+ * const { config } = loadConfig();
  * failure.kafka = config.kafka; // Kafka errors are then explained for these brokers
  * ```
  */

@@ -210,9 +210,14 @@ function readDotenv(path: string | undefined, required: boolean): Record<string,
  *
  * @example
  * ```ts
- * const { config, flags } = loadConfig({ tableName: "orders_raw",
- *   options: { "available-now": { type: "boolean" } } });
- * console.log(describeConfig(config)); // secrets print as ****
+ * import { describeConfig, loadConfig } from "./config.ts";
+ * const { config, flags } = loadConfig({
+ *   tableName: "orders_raw",
+ *   options: { "available-now": { type: "boolean" } },
+ *   args: ["--available-now"], // default: Deno.args
+ * });
+ * flags["available-now"]; // true
+ * describeConfig(config); // one line per setting; secrets print as ****
  * ```
  */
 export function loadConfig<O extends ParseArgsConfig["options"] = Record<never, never>>(

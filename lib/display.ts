@@ -35,7 +35,9 @@ function clip(s: string, width: number): string {
  *
  * @example
  * ```ts
- * console.log(textTable([{ name: "key" }, { name: "offset" }], [{ key: "11599", offset: "0" }]));
+ * import { textTable } from "./display.ts";
+ * textTable([{ name: "key" }, { name: "offset" }], [{ key: "11599", offset: "0" }]);
+ * // a boxed table with a header row and one row, ready for console.log
  * ```
  */
 export function textTable(

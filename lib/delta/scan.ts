@@ -103,10 +103,9 @@ function relativeToRoot(storage: Storage, abs: string, original: string): string
  * const rows = arrow.tableFromArrays({ id: new BigInt64Array([1n, 2n]), qty: new Int32Array([3, 4]) });
  * const table = await createTable(dir, rows.schema);
  * await table.append(rows);
- * const snap = await table.snapshot();
- * for await (const t of scanFiles(table.storage, snap.files, snap.schema, snap.partitionColumns, { columns: ["id"] })) {
- *   t.numRows; // 2 (one Arrow table per data file)
- * }
+ * const { files, schema, partitionColumns } = await table.snapshot();
+ * const batches = scanFiles(table.storage, files, schema, partitionColumns, { columns: ["id"] });
+ * for await (const t of batches) t.numRows; // 2: one Arrow table per data file
  * await Deno.remove(dir, { recursive: true });
  * ```
  */

@@ -57,8 +57,17 @@ interface DeltaBatch {
  * The Delta sink of a table sink.
  *
  * @example
- * ```ts ignore
- * const sink = deltaSink(await rawSink("./lakehouse/orders_raw"), { query, topic, worker: false, log });
+ * ```ts
+ * import { rawSink } from "../orders/sinks.ts";
+ * import { deltaSink } from "./delta_sink.ts";
+ * const dir = await Deno.makeTempDir();
+ * const sink = deltaSink(await rawSink(`${dir}/orders_raw`), {
+ *   query: "orders_raw", topic: "retail-data-new", worker: false, log: console.error,
+ * });
+ * await sink.open();
+ * console.log(await sink.stored([0])); // Map(1) { 0 => undefined }: a new table holds no offsets
+ * await sink.close();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export function deltaSink(tables: TableSink, o: DeltaSinkOptions): Sink<DeltaBatch> {

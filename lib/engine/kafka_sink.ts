@@ -202,8 +202,19 @@ interface KafkaBatch {
  * The Kafka transactional sink of a transform.
  *
  * @example
- * ```ts ignore
- * const sink = kafkaSink(filterTransform({ city: "Chicago" }), { kafka, admin, query, ... });
+ * ```ts
+ * import type { Admin, Kafka } from "kafkajs";
+ * import { filterTransform } from "../insights/transform.ts";
+ * import { kafkaSink } from "./kafka_sink.ts";
+ * const query = "processed_orders-filter-chicago";
+ * // Needs a broker, so the doc test only type-checks it:
+ * function sinkOf(kafka: Kafka, admin: Admin) {
+ *   return kafkaSink(filterTransform({ city: "Chicago" }, { query }), {
+ *     kafka, admin, query, topic: "retail-data-new", outputTopic: "processed_orders",
+ *     deadLetterTopic: "processed_orders_dead_letters", transactionTimeoutMs: 60_000,
+ *     servers: "localhost:9092", log: (tag, message) => console.error(tag, message),
+ *   }); // open() fences older instances and restores the changelog; the loop does the rest
+ * }
  * ```
  */
 export function kafkaSink(transform: Transform, o: KafkaSinkOptions): Sink<KafkaBatch> {

@@ -84,9 +84,27 @@ function offsetsOf(entries: Iterable<readonly [number, bigint]>): PartitionOffse
  * Starts a streaming query; returns at once with a handle (`done`, `stop()`, `status()`).
  *
  * @example
- * ```ts ignore
- * const q = startQuery({ kafka, topic, options, open: async (ctx) => ({ source, sink }) });
- * const summary = await q.done;
+ * ```ts
+ * import type { Kafka } from "kafkajs";
+ * import { tailSource } from "../kafka/tail.ts";
+ * import { rawSink } from "../orders/sinks.ts";
+ * import { deltaSink } from "./delta_sink.ts";
+ * import { startQuery } from "./loop.ts";
+ * import { parseStreamOptions } from "./options.ts";
+ * const options = parseStreamOptions({ "available-now": true }, "orders_raw");
+ * const query = options.queryName;
+ * // Needs a broker, so the doc test only type-checks it:
+ * async function run(kafka: Kafka, topic: string) {
+ *   const tables = await rawSink("./lakehouse/orders_raw");
+ *   const q = startQuery({
+ *     kafka, topic, options,
+ *     open: ({ timestampType, ends }) => Promise.resolve({
+ *       source: tailSource(kafka, topic, { partitions: [0, 1, 2], timestampType, ends }),
+ *       sink: deltaSink(tables, { query, topic, worker: false, log: console.error }),
+ *     }),
+ *   });
+ *   return await q.done; // the QuerySummary
+ * }
  * ```
  */
 export function startQuery(parts: QueryParts): StreamQuery<QuerySummary> {

@@ -5,10 +5,16 @@
  *
  * @example
  * ```ts
- * import { parseStreamOptions, startQuery } from "./lib/engine/mod.ts";
- * import { rawSink } from "./lib/orders/sinks.ts";
- * const q = startQuery({ kafka, topic, sink: await rawSink("./lakehouse/orders_raw"), options });
- * console.log(await q.done);
+ * import type { Kafka } from "kafkajs";
+ * import { parseStreamOptions, startDeltaQuery } from "./mod.ts";
+ * import { rawSink } from "../orders/sinks.ts";
+ * const options = parseStreamOptions({ "available-now": true }, "orders_raw");
+ * // Needs a broker, so the doc test only type-checks it:
+ * async function run(kafka: Kafka) {
+ *   const sink = await rawSink("./lakehouse/orders_raw");
+ *   const q = startDeltaQuery({ kafka, topic: "retail-data-new", sink, options });
+ *   console.log(await q.done); // the QuerySummary
+ * }
  * ```
  * @module
  */

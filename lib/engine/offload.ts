@@ -49,10 +49,16 @@ export interface Offload<Q, R> {
  * Starts a worker serving `module` (a URL) with `init`; resolves once `serve(init)` is done.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import type { ClassifyReply, ClassifyRequest } from "../insights/classify.ts";
+ * import type { OrderFilter } from "../insights/filter.ts";
+ * import { startOffload } from "./offload.ts";
  * const w = await startOffload<OrderFilter, ClassifyRequest, ClassifyReply>(
- *   new URL("./classify.ts", import.meta.url).href, { city: "Chicago" });
- * const reply = await w.call(request, [request.bytes.buffer]);
+ *   new URL("../insights/classify.ts", import.meta.url).href, { city: "Chicago" });
+ * const bytes = new TextEncoder().encode("not json");
+ * const request = { bytes, ends: Int32Array.of(bytes.length), nulls: Uint8Array.of(0) };
+ * const reply = await w.call(request, [bytes.buffer]); // bytes moves to the worker
+ * console.log(reply.codes); // Uint8Array(1) [ 2 ]: a dead letter
  * w.close();
  * ```
  */

@@ -102,7 +102,16 @@ function offsets(o: PartitionOffsets): string {
  *
  * @example
  * ```ts
- * formatProgressText(p); // "batch 3  50,000 rows in  41,200 rows/s  1,214 ms  orders_raw +50,000 (v4) ..."
+ * import { type BatchProgress, formatProgressText } from "./progress.ts";
+ * const p: BatchProgress = {
+ *   name: "orders_raw", batchId: 3, timestamp: "2024-01-01T00:00:00.000Z", numInputRows: 50_000,
+ *   processedRowsPerSecond: 41_200, durationMs: { total: 1214 }, topic: "retail-data-new",
+ *   startOffset: { "0": 0 }, endOffset: { "0": 50_000 }, latestOffset: { "0": 60_000 },
+ *   lag: { "0": 10_000 }, sink: { orders_raw: { rows: 50_000, version: 4 } },
+ * };
+ * console.log(formatProgressText(p));
+ * // batch 3  50,000 rows in  41,200 rows/s  1,214 ms  orders_raw +50,000 (v4)  end {0:50000}
+ * //   lag 10,000 {0:10000}
  * ```
  */
 export function formatProgressText(p: BatchProgress): string {
@@ -167,7 +176,18 @@ export function formatSummaryJson(s: QuerySummary): string {
  *
  * @example
  * ```ts
- * startQuery({ ...input, onProgress: progressPrinter("json") });
+ * import type { Kafka } from "kafkajs";
+ * import { rawSink } from "../orders/sinks.ts";
+ * import { parseStreamOptions } from "./options.ts";
+ * import { progressPrinter } from "./progress.ts";
+ * import { startDeltaQuery } from "./query.ts";
+ * const options = parseStreamOptions({ progress: "json" }, "orders_raw");
+ * const onProgress = progressPrinter(options.progress); // one JSON line per batch
+ * // Needs a broker, so the doc test only type-checks it:
+ * async function run(kafka: Kafka) {
+ *   const sink = await rawSink("./lakehouse/orders_raw");
+ *   return startDeltaQuery({ kafka, topic: "retail-data-new", sink, options, onProgress });
+ * }
  * ```
  */
 export function progressPrinter(format: "text" | "json" | "none"): (p: BatchProgress) => void {

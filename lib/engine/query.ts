@@ -50,9 +50,19 @@ function explainer(settings?: KafkaSettings): (e: unknown) => string {
  * Starts a Kafka ▶ Delta query; returns at once with a handle (`done`, `stop()`, `status()`).
  *
  * @example
- * ```ts ignore
- * const q = startDeltaQuery({ kafka, topic: "retail-data-new", sink: await rawSink(table), options });
- * const summary = await q.done;
+ * ```ts
+ * import type { Kafka } from "kafkajs";
+ * import { rawSink } from "../orders/sinks.ts";
+ * import { parseStreamOptions } from "./options.ts";
+ * import { startDeltaQuery } from "./query.ts";
+ * const options = parseStreamOptions({ "available-now": true }, "orders_raw");
+ * // Needs a broker, so the doc test only type-checks it:
+ * async function run(kafka: Kafka) {
+ *   const sink = await rawSink("./lakehouse/orders_raw");
+ *   const q = startDeltaQuery({ kafka, topic: "retail-data-new", sink, options });
+ *   const summary = await q.done; // { name, batches, records, rows, … }
+ *   return summary;
+ * }
  * ```
  */
 export function startDeltaQuery(input: DeltaQueryInput): StreamQuery<QuerySummary> {

@@ -1,9 +1,9 @@
 /**
- * What a Delta stream writes: a table sink turns a batch of Kafka records into rows, table by
- * table, and the engine's Delta sink (lib/engine/delta_sink.ts) commits them. A sink names its Delta tables (targets, committed in order) and turns a batch
- * into one Arrow table per target; the engine commits them with the batch's offsets (txn
- * actions). The domain's sinks (lib/orders/sinks.ts: raw, cleaned + dead letters) implement it;
- * a sink is opened again inside the engine's worker from its {@link TableSinkSpec}, which names the
+ * What a Delta stream writes: a table sink names its Delta tables (targets, committed in order)
+ * and turns a batch of Kafka records into one Arrow table per target; the engine's Delta sink
+ * (lib/engine/delta_sink.ts) commits them with the batch's offsets (txn actions). The domain's
+ * sinks (lib/orders/sinks.ts: raw, cleaned + dead letters) implement it. A table sink is opened
+ * again inside the engine's offload worker from its {@link TableSinkSpec}, which names the
  * module that builds it, so the engine never imports the domain.
  *
  * @module
@@ -60,8 +60,13 @@ export interface TableSink {
  *
  * @example
  * ```ts
+ * import { rawSink } from "../orders/sinks.ts";
  * import { openTableSink } from "./tables.ts";
- * const sink = await openTableSink(existing.spec); // the same tables, opened again
+ * const dir = await Deno.makeTempDir();
+ * const sink = await rawSink(`${dir}/orders_raw`);
+ * const again = await openTableSink(sink.spec); // the same table, opened again (as a worker does)
+ * console.log(again.targets.map((t) => t.name)); // [ "orders_raw" ]
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function openTableSink(spec: TableSinkSpec): Promise<TableSink> {

@@ -155,9 +155,20 @@ export interface PackedBatch {
  * builds and commits each batch it is sent.
  *
  * @example
- * ```ts ignore
- * const w = await startOffload<TableSinkSpec, PackedBatch, BatchResult>(
- *   new URL("./writer.ts", import.meta.url).href, sink.spec);
+ * ```ts
+ * import { rawSink } from "../orders/sinks.ts";
+ * import { packChunk } from "./packed.ts";
+ * import { type BatchPlan, serve } from "./writer.ts";
+ * const dir = await Deno.makeTempDir();
+ * const write = await serve((await rawSink(`${dir}/orders_raw`)).spec); // as the worker does
+ * const value = new TextEncoder().encode('{"order_id":1}');
+ * const chunk = packChunk({ topic: "t", partition: 0, timestampType: 0,
+ *   messages: [{ key: null, value, offset: "0", timestamp: Date.now() }] });
+ * const plan: BatchPlan = { query: "q", topic: "t", batchId: 0, seq: 1,
+ *   partitions: [{ partition: 0, end: "1", from: ["0"], stored: [undefined] }] };
+ * const reply = await write({ plan, chunks: [chunk] });
+ * console.log(reply.value.sink); // { orders_raw: { rows: 1, version: 1 } }
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function serve(

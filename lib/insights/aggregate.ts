@@ -127,8 +127,11 @@ export function groupField(dimension: Dimension): string {
  *
  * @example
  * ```ts
- * windowValue("city", t, 60000);
- * // {"window_start":"…","window_end":"…","city":"Chicago","orders":3,"lines":7,"revenue":812.4}
+ * import { windowValue } from "./aggregate.ts";
+ * const t = { group: "Chicago", windowStart: 0, orders: 3, lines: 7, revenueCents: 81_240 };
+ * console.log(windowValue("city", t, 60_000));
+ * // {"window_start":"1970-01-01T00:00:00.000Z","window_end":"1970-01-01T00:01:00.000Z",
+ * //  "city":"Chicago","orders":3,"lines":7,"revenue":812.4}
  * ```
  */
 export function windowValue(dimension: Dimension, t: WindowTotals, windowMs: number): string {

@@ -27,8 +27,10 @@ export interface ChangelogRecord {
  * @example
  * ```ts
  * import { windowRecord } from "./changelog.ts";
- * windowRecord("city", { group: "Chicago", windowStart: 0, orders: 2, lines: 3, revenueCents: 999 });
- * // { key: '{"city":"Chicago","window_start":"1970-01-01T00:00:00.000Z"}', value: '{"group":"Chicago",…}' }
+ * const t = { group: "Chicago", windowStart: 0, orders: 2, lines: 3, revenueCents: 999 };
+ * console.log(windowRecord("city", t));
+ * // { key: '{"city":"Chicago","window_start":"1970-01-01T00:00:00.000Z"}',
+ * //   value: '{"group":"Chicago","window_start":0,"orders":2,"lines":3,"revenue_cents":999}' }
  * ```
  */
 export function windowRecord(dimension: Dimension, t: WindowTotals): ChangelogRecord {
@@ -55,8 +57,9 @@ export function tombstoneRecord(dimension: Dimension, t: WindowTotals): Changelo
  * @example
  * ```ts
  * import { parseWindowRecord, windowRecord } from "./changelog.ts";
- * const r = windowRecord("state", { group: "IL", windowStart: 0, orders: 1, lines: 1, revenueCents: 5 });
- * parseWindowRecord(r.key, r.value!).revenueCents; // 5
+ * const t = { group: "IL", windowStart: 0, orders: 1, lines: 1, revenueCents: 5 };
+ * const r = windowRecord("state", t);
+ * console.log(parseWindowRecord(r.key, r.value!)); // the same totals as t
  * ```
  */
 export function parseWindowRecord(key: string, value: string): WindowTotals {

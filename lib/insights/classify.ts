@@ -50,7 +50,15 @@ export interface Classifier {
  *
  * @example
  * ```ts
+ * import { inlineClassifier } from "./classify.ts";
+ * const item = { order_item_id: 1, order_item_product_id: 957, order_item_quantity: 1,
+ *   order_item_product_price: 5, order_item_subtotal: 5 };
+ * const order = { order_id: 1, customer_id: 256, city: "Chicago", line_items: [item] };
+ * const value = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+ * const records = [{ value: value(order) }, { value: value({ ...order, city: "Hickory" }) },
+ *   { value: new TextEncoder().encode("not json") }, { value: null }];
  * const { codes } = await inlineClassifier({ city: "Chicago" }).classify(records);
+ * console.log(codes); // Uint8Array(4) [ 1, 0, 2, 2 ]: kept, not kept, invalid, invalid
  * ```
  */
 export function inlineClassifier(filter: OrderFilter): Classifier {
@@ -76,9 +84,12 @@ export function inlineClassifier(filter: OrderFilter): Classifier {
  * into one buffer, transferred, and classified there by {@link serve}.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { workerClassifier } from "./classify.ts";
  * const c = workerClassifier({ city: "Chicago" });
+ * const records = [{ value: new TextEncoder().encode("not json") }, { value: null }];
  * const { codes, failures } = await c.classify(records);
+ * console.log(codes, failures.get(1)?.reason); // Uint8Array(2) [ 2, 2 ] null_value
  * c.close();
  * ```
  */
@@ -132,8 +143,9 @@ export function workerClassifier(filter: OrderFilter): Classifier {
  * import { serve } from "./classify.ts";
  * const handle = await serve({ city: "Chicago" });
  * const value = new TextEncoder().encode("not json");
- * const { value: reply } = handle({ bytes: value, ends: Int32Array.of(value.length), nulls: Uint8Array.of(0) });
- * console.log(reply.codes[0]); // 2: a dead letter
+ * const request = { bytes: value, ends: Int32Array.of(value.length), nulls: Uint8Array.of(0) };
+ * const { value: reply } = handle(request);
+ * console.log(reply.codes[0], reply.failures[0].reason); // 2 not_json: a dead letter
  * ```
  */
 export function serve(

@@ -34,8 +34,15 @@ export interface DeadLetterMessage {
  *
  * @example
  * ```ts
+ * import { parseOrder } from "../orders/validate.ts";
+ * import { deadLetter } from "./dead_letters.ts";
+ * const value = new TextEncoder().encode("not json");
+ * const record = { key: null, value, offset: "7", timestamp: "1700000000000" };
  * const r = parseOrder(record.value);
- * if (!r.ok) deadLetters.push(deadLetter(chunk, message, r, "processed_orders-filter-chicago"));
+ * if (!r.ok) {
+ *   const d = deadLetter({ topic: "retail-data-new", partition: 0 }, record, r, "q");
+ *   console.log(d.headers["dlq.reason"], d.headers["dlq.offset"]); // not_json 7
+ * }
  * ```
  */
 export function deadLetter(

@@ -39,7 +39,9 @@ export function orderTotalCents(order: Order): number {
  *
  * @example
  * ```ts
- * filterFromFlags({ city: "Chicago", "min-total": "100" }); // { city: "Chicago", minTotal: 100 }
+ * import { filterFromFlags } from "./filter.ts";
+ * console.log(filterFromFlags({ city: "Chicago", "min-total": "100" }));
+ * // { city: "Chicago", minTotal: 100 }
  * ```
  */
 export function filterFromFlags(flags: {
@@ -65,7 +67,14 @@ export function filterFromFlags(flags: {
  *
  * @example
  * ```ts
- * matchesFilter(order, { city: "Chicago" }); // order.city === "Chicago"
+ * import type { Order } from "../orders/schema.ts";
+ * import { matchesFilter } from "./filter.ts";
+ * const order: Order = { order_id: 2, customer_id: 256, customer_fname: null,
+ *   customer_lname: null, city: "Chicago", state: "IL", pincode: 60625,
+ *   line_items: [{ order_item_id: 2, order_item_product_id: 415, order_item_quantity: 1,
+ *     order_item_product_price: 129.99, order_item_subtotal: 129.99 }] };
+ * console.log(matchesFilter(order, { city: "Chicago", minTotal: 100 })); // true
+ * console.log(matchesFilter(order, { city: "Chicago", minTotal: 200 })); // false
  * ```
  */
 export function matchesFilter(order: Order, filter: OrderFilter): boolean {

@@ -4,7 +4,16 @@
  *
  * @example
  * ```ts
- * import { filterFromFlags, runProducerStream } from "./lib/insights/mod.ts";
+ * import type { Kafka } from "kafkajs";
+ * import { parseProducerStreamFlags, runProducerStream } from "./mod.ts";
+ * const flags = { city: "Chicago", "available-now": true };
+ * const { mode, options, deadLetterTopic } = parseProducerStreamFlags(flags, "processed_orders");
+ * // Needs a broker, so the doc test only type-checks it:
+ * async function run(kafka: Kafka) {
+ *   const totals = await runProducerStream({ kafka, topic: "retail-data-new",
+ *     outputTopic: "processed_orders", deadLetterTopic, mode, options });
+ *   console.log(totals); // { batches, input, output, deadLetters, late, dropped, … }
+ * }
  * ```
  * @module
  */

@@ -35,7 +35,15 @@ export interface ReporterOptions {
  *
  * @example
  * ```ts
- * const onBatch = progressReporter({ format: "text", query, aggregate: false, log });
+ * import { progressReporter } from "./progress.ts";
+ * import { type ProducerStreamInput, runProducerStream } from "./stream.ts";
+ * // Needs a broker, so the doc test only type-checks it:
+ * function run(input: ProducerStreamInput) {
+ *   const log = (tag: string, message: string) => console.error(`${tag}: ${message}`);
+ *   const query = input.options.queryName;
+ *   const onBatch = progressReporter({ format: "text", query, aggregate: false, log });
+ *   return runProducerStream({ ...input, onBatch, onLog: log });
+ * }
  * ```
  */
 export function progressReporter(
@@ -79,8 +87,12 @@ export function progressReporter(
  *
  * @example
  * ```ts
- * summaryText(totals, "processed_orders", false);
- * // "6,000 orders read in 1 batches, 145 records to processed_orders, 0 dead letters, …"
+ * import { summaryText } from "./progress.ts";
+ * const totals = { batches: 1, input: 6000, output: 145, deadLetters: {}, late: 0, dropped: 0,
+ *   seconds: 1.5, positions: { "0": "6000" } };
+ * console.log(summaryText(totals, "processed_orders", false));
+ * // 6,000 orders read in 1 batches, 145 records to processed_orders, 0 dead letters,
+ * // 4,000 orders/s; position p0@6000
  * ```
  */
 export function summaryText(t: StreamTotals, outputTopic: string, aggregate: boolean): string {

@@ -75,11 +75,20 @@ export interface StreamTotals {
  * Starts the stream; returns at once with a handle (`done`, `stop()`, `status()`).
  *
  * @example
- * ```ts ignore
- * const q = startProducerStream({ kafka, topic: "retail-data-new",
- *   outputTopic: "processed_orders", deadLetterTopic: "processed_orders_dead_letters",
- *   mode: { kind: "filter", filter: { city: "Chicago" } }, options });
- * const summary = await q.done;
+ * ```ts
+ * import type { Kafka } from "kafkajs";
+ * import { parseStreamOptions } from "../engine/options.ts";
+ * import { startProducerStream } from "./stream.ts";
+ * const options = parseStreamOptions({}, { queryName: "processed_orders-filter-chicago",
+ *   sink: "kafka" });
+ * // Needs a broker, so the doc test only type-checks it:
+ * async function run(kafka: Kafka) {
+ *   const q = startProducerStream({ kafka, topic: "retail-data-new",
+ *     outputTopic: "processed_orders", deadLetterTopic: "processed_orders_dead_letters",
+ *     mode: { kind: "filter", filter: { city: "Chicago" } }, options });
+ *   Deno.addSignalListener("SIGINT", () => q.stop()); // finish the batch, then stop
+ *   return await q.done; // the QuerySummary
+ * }
  * ```
  */
 export function startProducerStream(o: ProducerStreamInput): StreamQuery<QuerySummary> {
@@ -128,8 +137,13 @@ export function startProducerStream(o: ProducerStreamInput): StreamQuery<QuerySu
  * start are processed; resolves with the run's totals.
  *
  * @example
- * ```ts ignore
- * const totals = await runProducerStream({ ...input, options });
+ * ```ts
+ * import { runProducerStream, type ProducerStreamInput } from "./stream.ts";
+ * // Needs a broker, so the doc test only type-checks it:
+ * async function runFor(input: ProducerStreamInput, ms: number) {
+ *   const totals = await runProducerStream({ ...input, signal: AbortSignal.timeout(ms) });
+ *   return totals; // { batches, input, output, deadLetters, late, dropped, seconds, positions }
+ * }
  * ```
  */
 export async function runProducerStream(
@@ -149,8 +163,16 @@ export async function runProducerStream(
  * The producer stream's totals from the engine's summary.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import type { QuerySummary } from "../engine/progress.ts";
+ * import { streamTotals } from "./stream.ts";
+ * const summary: QuerySummary = { name: "q", batches: 2, records: 6000,
+ *   rows: { processed_orders: 145, processed_orders_dead_letters: 3 }, deadLetters: 3,
+ *   deadLetterReasons: { not_json: 3 }, droppedBatches: 0, seconds: 1.5,
+ *   recordsPerSecond: 4000, peakRssBytes: 0, ended: "finished", positions: { "0": "6000" } };
  * console.log(JSON.stringify(streamTotals(summary, "processed_orders")));
+ * // {"batches":2,"input":6000,"output":145,"deadLetters":{"not_json":3},"late":0,"dropped":0,
+ * //  "seconds":1.5,"positions":{"0":"6000"}}
  * ```
  */
 export function streamTotals(s: QuerySummary, outputTopic: string): StreamTotals {

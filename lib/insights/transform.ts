@@ -74,8 +74,17 @@ export interface TransformOptions {
  * they are.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import type { SourceSlice } from "../kafka/stream_source.ts";
+ * import { filterTransform } from "./transform.ts";
  * const t = filterTransform({ city: "Chicago" }, { query: "processed_orders-filter-chicago" });
+ * const messages = [{ key: null, value: new TextEncoder().encode("not json"), offset: "0",
+ *   timestamp: "0" }];
+ * const slice: SourceSlice = { latest: new Map([[0, 1n]]), partitions: [{ topic: "t",
+ *   partition: 0, timestampType: 0, start: 0n, end: 1n, messages }] };
+ * const out = await t.apply(slice);
+ * console.log(out.output.length, out.deadReasons); // 0 { not_json: 1 }
+ * t.close();
  * ```
  */
 export function filterTransform(filter: OrderFilter, o: TransformOptions): Transform {
@@ -115,8 +124,21 @@ export function filterTransform(filter: OrderFilter, o: TransformOptions): Trans
  * group, the order count, line count and revenue; the windows live in the changelog.
  *
  * @example
- * ```ts ignore
- * const t = aggregateTransform({ dimension: "city", windowMs: 60_000 }, undefined, { query: "q" });
+ * ```ts
+ * import { aggregateTransform } from "./transform.ts";
+ * const item = { order_item_id: 1, order_item_product_id: 957, order_item_quantity: 1,
+ *   order_item_product_price: 5, order_item_subtotal: 5 };
+ * const value = new TextEncoder().encode(
+ *   JSON.stringify({ order_id: 1, customer_id: 256, city: "Chicago", line_items: [item] }),
+ * );
+ * const options = { dimension: "city" as const, windowMs: 60_000, watermarkMs: 600_000 };
+ * const t = aggregateTransform(options, undefined, { query: "q" });
+ * const out = await t.apply({ latest: new Map([[0, 1n]]), partitions: [{ topic: "t",
+ *   partition: 0, timestampType: 0, start: 0n, end: 1n,
+ *   messages: [{ key: null, value, offset: "0", timestamp: "90000" }] }] });
+ * console.log(out.output[0].value);
+ * // {"window_start":"1970-01-01T00:01:00.000Z","window_end":"1970-01-01T00:02:00.000Z",
+ * //  "city":"Chicago","orders":1,"lines":1,"revenue":5}
  * ```
  */
 export function aggregateTransform(
@@ -201,8 +223,14 @@ export function aggregateTransform(
  * The transform of a mode.
  *
  * @example
- * ```ts ignore
- * const t = modeTransform({ kind: "filter", filter: { city: "Chicago" } }, { query: "q" });
+ * ```ts
+ * import { modeTransform } from "./transform.ts";
+ * const filter = modeTransform({ kind: "filter", filter: { city: "Chicago" } }, { query: "q" });
+ * const aggregate = modeTransform({ kind: "aggregate",
+ *   aggregate: { dimension: "state", windowMs: 60_000, watermarkMs: 0 } }, { query: "q" });
+ * console.log(filter.stateful, aggregate.stateful); // false true: windows live in the changelog
+ * filter.close();
+ * aggregate.close();
  * ```
  */
 export function modeTransform(mode: StreamMode, o: TransformOptions): Transform {

@@ -142,9 +142,16 @@ export async function topicPartitions(admin: Admin, topic: string): Promise<numb
  *
  * @example
  * ```ts
- * const admin = createKafka(config.kafka).admin();
- * await admin.connect();
- * const n = await ensureTopic(admin, "retail-data-new", 3); // 3, or the existing count
+ * import type { KafkaSettings } from "../config.ts";
+ * import { createKafka, ensureTopic } from "./client.ts";
+ * // Needs a broker, so the doc test only type-checks it:
+ * async function setUp(settings: KafkaSettings) {
+ *   const admin = createKafka(settings).admin();
+ *   await admin.connect();
+ *   const n = await ensureTopic(admin, "retail-data-new", 3); // 3, or the existing count
+ *   await admin.disconnect();
+ *   return n;
+ * }
  * ```
  */
 export async function ensureTopic(

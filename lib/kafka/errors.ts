@@ -211,8 +211,8 @@ function isBug(error: unknown): boolean {
  * import { classifyKafkaError } from "./errors.ts";
  * const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9092"),
  *   { code: "ECONNREFUSED" });
- * classifyKafkaError(refused); // "transient"
- * classifyKafkaError(new TypeError("x is undefined")); // "internal"
+ * console.log(classifyKafkaError(refused)); // "transient"
+ * console.log(classifyKafkaError(new TypeError("x is undefined"))); // "internal"
  * ```
  */
 export function classifyKafkaError(error: unknown): KafkaErrorKind {
@@ -233,7 +233,8 @@ export function classifyKafkaError(error: unknown): KafkaErrorKind {
  * @example
  * ```ts
  * import { isFencedKafkaError } from "./errors.ts";
- * isFencedKafkaError(Object.assign(new Error("old epoch"), { type: "INVALID_PRODUCER_EPOCH" })); // true
+ * const error = Object.assign(new Error("old epoch"), { type: "INVALID_PRODUCER_EPOCH" });
+ * console.log(isFencedKafkaError(error)); // true
  * ```
  */
 export function isFencedKafkaError(error: unknown): boolean {
@@ -259,8 +260,8 @@ function asUser(settings: KafkaSettings): string {
  *   securityProtocol: "PLAINTEXT" as const,
  *   clientId: "retail-orders",
  * };
- * explainKafkaError(new Error("connect ECONNREFUSED 127.0.0.1:9092"), kafka);
- * // "cannot reach Kafka at localhost:9092: start it with `deno task kafka:up`"
+ * console.log(explainKafkaError(new Error("connect ECONNREFUSED 127.0.0.1:9092"), kafka));
+ * // cannot reach Kafka at localhost:9092: start it with `deno task kafka:up`
  * ```
  */
 export function explainKafkaError(error: unknown, settings: KafkaSettings): string {

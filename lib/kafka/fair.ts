@@ -30,12 +30,13 @@
  *
  * @example
  * ```ts
- * import { fairShares } from "./lib/kafka/fair.ts";
+ * import { fairShares } from "./fair.ts";
  * const take = fairShares(500, new Map([
  *   [0, { buffered: 40_000n, left: 100_000n }],
  *   [1, { buffered: 0n, left: 20_000n }],
  * ]));
- * // take.get(0) === 417 (its share), take.get(1) === 0 (its share, 83, is not fetched yet)
+ * console.log(take); // Map(2) { 0 => 417, 1 => 0 }
+ * // 417 is partition 0's share; 1's share, 83, is not fetched yet
  * ```
  *
  * @module
@@ -110,12 +111,14 @@ function largestRemainder(amount: bigint, weights: bigint[]): bigint[] {
  *
  * @example
  * ```ts
+ * import { fairShares } from "./fair.ts";
  * // Partition 0 was fetched far ahead; 1 and 2 are fetched a little; limit 60.
- * fairShares(60, new Map([
+ * const take = fairShares(60, new Map([
  *   [0, { buffered: 5000, left: 6000 }],
  *   [1, { buffered: 20, left: 6000 }],
  *   [2, { buffered: 20, left: 6000 }],
- * ])); // Map { 0 => 20, 1 => 20, 2 => 20 }
+ * ]));
+ * console.log(take); // Map(3) { 0 => 20, 1 => 20, 2 => 20 }
  * ```
  */
 export function fairShares<K>(limit: number, partitions: Map<K, PartitionBacklog>): Map<K, number> {
@@ -128,8 +131,13 @@ export function fairShares<K>(limit: number, partitions: Map<K, PartitionBacklog
  *
  * @example
  * ```ts
- * const d = fairShareDetail(100, new Map([["a", { buffered: 10n, left: 50n }], ["b", { buffered: 50n, left: 50n }]]));
- * // d.budget === 100, d.shares: a 50, b 50; d.take: a 10, b 50; d.filled === false
+ * import { fairShareDetail } from "./fair.ts";
+ * const d = fairShareDetail(100, new Map([
+ *   ["a", { buffered: 10n, left: 50n }],
+ *   ["b", { buffered: 50n, left: 50n }],
+ * ]));
+ * console.log(d.budget, d.shares, d.take, d.filled);
+ * // 100 Map(2) { "a" => 50, "b" => 50 } Map(2) { "a" => 10, "b" => 50 } false
  * ```
  */
 export function fairShareDetail<K>(

@@ -31,7 +31,14 @@ export function recordRow(r: KafkaRecord): Record<string, unknown> {
  *
  * @example
  * ```ts
- * recordJson(record); // {"key":"11599","value":"{...}","topic":"retail-data-new","partition":0,...}
+ * import type { KafkaRecord } from "./source.ts";
+ * import { recordJson } from "./record.ts";
+ * const bytes = (s: string) => new TextEncoder().encode(s);
+ * const record: KafkaRecord = { topic: "retail-data-new", partition: 0, offset: "42",
+ *   key: bytes("11599"), value: bytes('{"order_id":1}'), timestamp: 0, timestampType: 0 };
+ * console.log(recordJson(record));
+ * // {"key":"11599","value":"{\"order_id\":1}","topic":"retail-data-new","partition":0,
+ * //  "offset":42,"timestamp":"1970-01-01T00:00:00.000Z","timestampType":0}
  * ```
  */
 export function recordJson(r: KafkaRecord): string {

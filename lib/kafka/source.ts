@@ -143,8 +143,14 @@ async function resolveSpec(
  *
  * @example
  * ```ts
- * const ranges = await resolveRange(admin, "retail-data-new",
- *   { kind: "earliest" }, { kind: "latest" });
+ * import type { Admin } from "kafkajs";
+ * import { parseOffsetSpec, resolveRange } from "./source.ts";
+ * const from = parseOffsetSpec('{"0":5}'); // { kind: "partitions", offsets: { "0": 5n } }
+ * // Needs a broker, so the doc test only type-checks it:
+ * async function ranges(admin: Admin) {
+ *   return await resolveRange(admin, "retail-data-new", from, { kind: "latest" });
+ *   // e.g. [{ partition: 0, start: 5n, end: 7200n }, { partition: 1, start: 0n, end: 7100n }]
+ * }
  * ```
  */
 export async function resolveRange(
@@ -195,7 +201,16 @@ export interface ReadRangeOptions {
  *
  * @example
  * ```ts
- * for await (const batch of readRange(kafka, topic, ranges)) console.log(batch.length);
+ * import type { Kafka } from "kafkajs";
+ * import { readRange, resolveRange } from "./source.ts";
+ * // Needs a broker, so the doc test only type-checks it:
+ * async function readAll(kafka: Kafka, topic: string) {
+ *   const admin = kafka.admin();
+ *   await admin.connect();
+ *   const ranges = await resolveRange(admin, topic, { kind: "earliest" }, { kind: "latest" });
+ *   await admin.disconnect();
+ *   for await (const batch of readRange(kafka, topic, ranges)) console.log(batch.length);
+ * }
  * ```
  */
 export async function* readRange(

@@ -101,9 +101,17 @@ const recordBytes = (r: { key: Uint8Array | null; value: Uint8Array | null }) =>
  *
  * @example
  * ```ts
- * const tail = await openTail(kafka, "retail-data-new", new Map([[0, 0n], [1, 0n]]));
- * for (let s; (s = await tail.next({ maxOffsets: 10_000, lingerMs: 500 }));) console.log(s.offsets);
- * await tail.close();
+ * import type { Kafka } from "kafkajs";
+ * import { openTail } from "./tail.ts";
+ * // Needs a broker, so the doc test only type-checks it:
+ * async function follow(kafka: Kafka) {
+ *   const ends = new Map([[0, 5000n], [1, 5000n]]); // stop there (available-now)
+ *   const tail = await openTail(kafka, "retail-data-new", new Map([[0, 0n], [1, 0n]]), { ends });
+ *   for (let s; (s = await tail.next({ maxOffsets: 1000, lingerMs: 500 }));) {
+ *     console.log(s.offsets, s.ranges); // e.g. 1000 [{ partition: 0, start: 0n, end: 500n }, …]
+ *   }
+ *   await tail.close();
+ * }
  * ```
  */
 export async function openTail(
@@ -436,8 +444,13 @@ export interface TailSourceOptions {
  * by this process alone; the tail opens once the engine has set every partition's position.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { Kafka } from "kafkajs";
+ * import { tailSource } from "./tail.ts";
+ * const kafka = new Kafka({ brokers: ["localhost:9092"] }); // connects on first use
  * const source = tailSource(kafka, "retail-data-new", { partitions: [0, 1, 2], timestampType: 0 });
+ * console.log(source.unpositioned()); // [ 0, 1, 2 ]: position() opens the tail once all are set
+ * await source.close();
  * ```
  */
 export function tailSource(kafka: Kafka, topic: string, o: TailSourceOptions): StreamSource {

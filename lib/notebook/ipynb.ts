@@ -77,6 +77,7 @@ function commentMarkdown(lines: string[], heading: boolean): string {
  *
  * @example
  * ```ts
+ * import { splitCells } from "./ipynb.ts";
  * splitCells("// Demo: one cell\n\n// %% Hello\nconsole.log(1);\n");
  * // [{kind:"markdown",source:"# Demo\n\nOne cell"}, {kind:"markdown",source:"## Hello"},
  * //  {kind:"code",source:"console.log(1);"}]
@@ -161,7 +162,9 @@ function sortKeys(v: unknown): unknown {
  *
  * @example
  * ```ts
- * const json = toIpynb(await Deno.readTextFile("notebooks/producer.ts"), { sourceName: "producer.ts" });
+ * import { toIpynb } from "./ipynb.ts";
+ * const script = "// Producer: send orders\n\n// %% Send\nconsole.log(1);\n";
+ * const json = toIpynb(script, { sourceName: "producer.ts" }); // nbformat 4 JSON text
  * ```
  */
 export function toIpynb(script: string, opts: IpynbOptions = {}): string {

@@ -36,7 +36,8 @@ async function display(
  *
  * @example
  * ```ts
- * await show({ "text/html": "<b>42</b> orders", "text/plain": "42 orders" });
+ * import { show } from "./kernel.ts";
+ * await show({ "text/html": "<b>42</b> orders", "text/plain": "42 orders" }); // a script: 42 orders
  * ```
  */
 export async function show(bundle: Record<string, string>): Promise<void> {
@@ -58,8 +59,10 @@ let liveCount = 0;
  *
  * @example
  * ```ts
+ * import { liveDisplay } from "./kernel.ts";
  * const live = liveDisplay();
  * await live.update({ "text/html": "<progress value=1 max=3></progress>" });
+ * await live.update({ "text/html": "<progress value=2 max=3></progress>" }); // replaces it
  * ```
  */
 export function liveDisplay(): LiveDisplay {
@@ -80,6 +83,9 @@ export function liveDisplay(): LiveDisplay {
  *
  * @example
  * ```ts
+ * import { barChart } from "../charts.ts";
+ * import { showSvg } from "./kernel.ts";
+ * const bars = [{ label: "PR", value: 2271 }, { label: "CA", value: 960 }];
  * await showSvg(barChart({ title: "Orders by state", bars }));
  * ```
  */

@@ -4,8 +4,12 @@
  *
  * @example
  * ```ts
- * import { checkNotebooks } from "./lib/notebook/mod.ts";
- * if ((await checkNotebooks("notebooks")).length > 0) Deno.exit(1);
+ * import { checkNotebooks, syncNotebooks } from "./mod.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/hello.ts`, "// Hello: a notebook\n\n// %% Greet\nconsole.log(1);\n");
+ * await syncNotebooks(dir); // ["hello.ipynb"]
+ * await checkNotebooks(dir); // []: every notebook matches its script
+ * await Deno.remove(dir, { recursive: true });
  * ```
  *
  * @module

@@ -46,7 +46,12 @@ async function reachable(server: string, timeoutMs: number): Promise<boolean> {
  *
  * @example
  * ```ts
- * await requireBroker(config.kafka); // "cannot reach Kafka at localhost:9092: … kafka:up …"
+ * import type { KafkaSettings } from "../config.ts";
+ * import { requireBroker } from "./preflight.ts";
+ * // Needs a broker, so the doc test only type-checks it:
+ * async function firstCell(kafka: KafkaSettings) {
+ *   await requireBroker(kafka); // "cannot reach Kafka at localhost:9092: … kafka:up …"
+ * }
  * ```
  */
 export async function requireBroker(kafka: KafkaSettings, timeoutMs = 3000): Promise<void> {
@@ -66,7 +71,14 @@ export async function requireBroker(kafka: KafkaSettings, timeoutMs = 3000): Pro
  *
  * @example
  * ```ts
- * await requireTable("./lakehouse/orders_cleaned", "run deno task consume:stream:cleaned first");
+ * import { requireTable } from "./preflight.ts";
+ * const dir = await Deno.makeTempDir();
+ * try {
+ *   await requireTable(`${dir}/orders_cleaned`, "run deno task consume:stream:cleaned first");
+ * } catch (e) {
+ *   // TableNotFoundError: no Delta table at …/orders_cleaned: run deno task consume:stream:…
+ * }
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function requireTable(location: string, hint: string): Promise<void> {

@@ -36,7 +36,10 @@ export interface NotebookSetup<O extends ParseArgsConfig["options"]> {
  * const { config, flags } = await setupNotebook({
  *   usage: "Usage: deno task consume:batch [-- options]",
  *   options: { limit: { type: "string" } },
+ *   needsBroker: false, // the default (true) also checks that the broker answers
+ *   args: ["--limit", "10"], // default: Deno.args
  * });
+ * flags.limit; // "10"
  * ```
  */
 export async function setupNotebook<O extends ParseArgsConfig["options"] = Record<never, never>>(

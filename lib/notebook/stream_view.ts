@@ -6,8 +6,12 @@
  *
  * @example
  * ```ts
- * startQuery({ ...input,
- *   onProgress: liveStreamView("orders_raw", progressPrinter(options.progress)) });
+ * import { liveStreamView } from "./stream_view.ts";
+ * // A stream's onProgress: one live view in Jupyter, the script's own line per batch elsewhere.
+ * const onProgress = liveStreamView(
+ *   "orders_raw",
+ *   (p) => console.log(`batch ${p.batchId}: ${p.numInputRows} records`),
+ * );
  * ```
  *
  * @module
@@ -50,6 +54,7 @@ export function pointFromProgress(p: BatchProgress): StreamPoint {
  *
  * @example
  * ```ts
+ * import { streamViewHtml } from "./stream_view.ts";
  * streamViewHtml("orders_raw", [{ batch: 0, rows: 6000, rowsPerSecond: 30000, lag: 0, outputs: {} }]);
  * ```
  */

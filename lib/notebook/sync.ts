@@ -104,8 +104,12 @@ export async function syncNotebooks(dir: string): Promise<string[]> {
  *
  * @example
  * ```ts
- * const drift = await checkNotebooks("notebooks");
+ * import { checkNotebooks } from "./sync.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/hello.ts`, "// Hello: a notebook\n\n// %% Greet\nconsole.log(1);\n");
+ * const drift = await checkNotebooks(dir); // [{ notebook: "hello.ipynb", problem: "missing" }]
  * if (drift.length > 0) console.error("run deno task notebooks:sync");
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function checkNotebooks(dir: string): Promise<Drift[]> {

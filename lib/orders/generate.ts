@@ -71,6 +71,7 @@ export class RetailDbError extends UserError {
  *
  * @example
  * ```ts
+ * import { parseCsv } from "./generate.ts";
  * parseCsv('1,"a, ""b""",\n'); // [["1", 'a, "b"', ""]]
  * ```
  */
@@ -206,8 +207,16 @@ export function prng(seed: number): () => number {
  *
  * @example
  * ```ts
- * const db = await loadRetailDb("../shared/data/retail_db");
- * for (const order of generateOrders(db, 3)) console.log(JSON.stringify(order));
+ * import { generateOrders, type RetailDb } from "./generate.ts";
+ * const mary = { id: 11599, fname: "Mary", lname: "Malone", city: "Hickory", state: "NC",
+ *   pincode: 28601 };
+ * const db: RetailDb = { // usually: await loadRetailDb("../shared/data/retail_db")
+ *   customers: new Map([[mary.id, mary]]),
+ *   customerList: [mary],
+ *   orders: [[1, mary.id]],
+ *   products: [191, 365, 502, 957, 1014].map((id) => ({ id, price: 49.99 })),
+ * };
+ * const orders = [...generateOrders(db, 3)]; // order 1 (the real one), then orders 2 and 3
  * ```
  */
 export function* generateOrders(

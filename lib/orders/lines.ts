@@ -39,7 +39,13 @@ function isBlank(bytes: Uint8Array): boolean {
  *
  * @example
  * ```ts
- * for await (const { file, line, bytes } of readLines(["data/file1.json"])) console.log(file, line);
+ * import { readLines } from "./lines.ts";
+ * const file = await Deno.makeTempFile({ suffix: ".json" });
+ * await Deno.writeTextFile(file, '{"order_id":1}\n\n{"order_id":2}\n');
+ * for await (const { line, bytes } of readLines([file])) {
+ *   // line 1, then line 3 (blank lines are skipped); bytes: the line without its newline
+ * }
+ * await Deno.remove(file);
  * ```
  */
 export async function* readLines(paths: string[]): AsyncGenerator<SourceLine> {

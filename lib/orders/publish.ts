@@ -56,9 +56,17 @@ export interface PublishOptions {
  *
  * @example
  * ```ts
- * const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
- * await producer.connect();
- * const summary = await publishOrders(producer, "retail-data-new", readLines(files));
+ * import type { Kafka } from "kafkajs";
+ * import { readLines } from "./lines.ts";
+ * import { publishOrders } from "./publish.ts";
+ * // Needs a broker, so the doc test only type-checks it:
+ * async function produce(kafka: Kafka, files: string[]) {
+ *   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+ *   await producer.connect();
+ *   const summary = await publishOrders(producer, "retail-data-new", readLines(files));
+ *   await producer.disconnect();
+ *   return summary; // { read, sent, skipped, seconds, ordersPerSecond, bytes }
+ * }
  * ```
  */
 export async function publishOrders(

@@ -13,6 +13,7 @@
  *
  * @example
  * ```ts
+ * import type { Order } from "./schema.ts";
  * const order: Order = {
  *   order_id: 1, customer_id: 11599, customer_fname: "Mary", customer_lname: "Malone",
  *   city: "Hickory", state: "NC", pincode: 28601,
@@ -92,7 +93,14 @@ export const INT64_MAX: bigint = 2n ** 63n - 1n;
  *
  * @example
  * ```ts
- * orderToJson({ ...order, order_id: 2n ** 60n }); // '{"order_id":1152921504606846976,...'
+ * import { type Order, orderToJson } from "./schema.ts";
+ * const order: Order = {
+ *   order_id: 2n ** 60n, customer_id: 11599, customer_fname: null, customer_lname: null,
+ *   city: null, state: null, pincode: null,
+ *   line_items: [{ order_item_id: 1, order_item_product_id: 957, order_item_quantity: 1,
+ *     order_item_product_price: 299.98, order_item_subtotal: 299.98 }],
+ * };
+ * orderToJson(order); // '{"order_id":1152921504606846976,"customer_id":11599,...'
  * ```
  */
 export function orderToJson(order: Order): string {

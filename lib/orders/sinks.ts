@@ -20,7 +20,14 @@ import { parseOrder } from "./validate.ts";
  *
  * @example
  * ```ts
- * const sink = await rawSink("./lakehouse/orders_raw");
+ * import { rawSink } from "./sinks.ts";
+ * const dir = await Deno.makeTempDir();
+ * const sink = await rawSink(`${dir}/orders_raw`); // creates the table when missing
+ * const value = new TextEncoder().encode('{"order_id":1}');
+ * const messages = [{ key: null, value, offset: "0", timestamp: 0 }];
+ * const out = sink.build([{ topic: "t", partition: 0, timestampType: 0, messages }], () => 0);
+ * console.log(out.tables[0].numRows); // 1: every record, valid or not
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function rawSink(location: string): Promise<TableSink> {
@@ -44,7 +51,14 @@ export async function rawSink(location: string): Promise<TableSink> {
  *
  * @example
  * ```ts
- * const sink = await cleanedSink("./lakehouse/orders_cleaned", "./lakehouse/orders_dead_letters");
+ * import { cleanedSink } from "./sinks.ts";
+ * const dir = await Deno.makeTempDir();
+ * const sink = await cleanedSink(`${dir}/orders_cleaned`, `${dir}/orders_dead_letters`);
+ * const value = new TextEncoder().encode("not json");
+ * const messages = [{ key: null, value, offset: "0", timestamp: 0 }];
+ * const out = sink.build([{ topic: "t", partition: 0, timestampType: 0, messages }], () => 0);
+ * console.log(out.tables.map((t) => t.numRows), out.deadLetters); // [ 0, 1 ] 1
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function cleanedSink(cleaned: string, deadLetters: string): Promise<TableSink> {

@@ -400,6 +400,7 @@ function utf8Length(s: string): number {
  *
  * @example
  * ```ts
+ * import { parseOrder } from "./validate.ts";
  * const r = parseOrder('{"order_id":1,"customer_id":2,"line_items":[]}');
  * if (!r.ok) console.log(r.reason, r.message); // no_line_items line_items: an order needs …
  * ```

@@ -114,7 +114,21 @@ function num(v: unknown): number {
  *
  * @example
  * ```ts
- * const rows = lineRows(await read("./lakehouse/orders_cleaned", { columns: [...FIGURE_COLUMNS] }));
+ * import { flattenOrders } from "../orders/flatten.ts";
+ * import type { Order } from "../orders/schema.ts";
+ * import { lineRows } from "./figures.ts";
+ * const order: Order = {
+ *   order_id: 1, customer_id: 7, customer_fname: "Mary", customer_lname: "Malone",
+ *   city: "Chicago", state: "IL", pincode: 60601,
+ *   line_items: [{ order_item_id: 1, order_item_product_id: 957, order_item_quantity: 2,
+ *     order_item_product_price: 29.99, order_item_subtotal: 59.98 }],
+ * };
+ * // The cleaned rows, as read(table, { columns: [...FIGURE_COLUMNS] }) returns them:
+ * const record = { order, partition: 0, offset: 0, timestampMs: Date.now() };
+ * const cleaned = flattenOrders([record], Date.now());
+ * lineRows(cleaned);
+ * // [{ orderId: 1, customerId: 7, city: "Chicago", state: "IL", itemId: 1, productId: 957,
+ * //    quantity: 2, subtotal: 59.98 }]
  * ```
  */
 export function lineRows(table: Table): LineRow[] {
@@ -158,8 +172,14 @@ function byRevenue(a: { revenue: number; key: string }, b: { revenue: number; ke
  *
  * @example
  * ```ts
- * const f = orderFigures(lineRows(table));
- * console.log(f.orders, f.revenue, f.chicago.orderShare);
+ * import { orderFigures } from "./figures.ts";
+ * const f = orderFigures([
+ *   { orderId: 1, customerId: 7, city: "Chicago", state: "IL", itemId: 1, productId: 957,
+ *     quantity: 2, subtotal: 59.98 },
+ *   { orderId: 2, customerId: 8, city: "Hickory", state: "NC", itemId: 2, productId: 365,
+ *     quantity: 1, subtotal: 59.99 },
+ * ]);
+ * [f.orders, f.revenue, f.chicago.orderShare]; // [2, 119.97, 0.5]
  * ```
  */
 export function orderFigures(rows: readonly LineRow[], opts: FigureOptions = {}): OrderFigures {

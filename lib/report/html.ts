@@ -82,7 +82,12 @@ function table(head: string[], rows: (string | number)[][]): string {
  *
  * @example
  * ```ts
- * await Deno.writeTextFile("report.html", reportHtml(figures, { table, version, generatedAt: Date.now() }));
+ * import { orderFigures } from "./figures.ts";
+ * import { reportHtml } from "./html.ts";
+ * const figures = orderFigures([{ orderId: 1, customerId: 7, city: "Chicago", state: "IL",
+ *   itemId: 1, productId: 957, quantity: 2, subtotal: 59.98 }]);
+ * const src = { table: "lakehouse/orders_cleaned", version: 3, generatedAt: Date.now() };
+ * const html = reportHtml(figures, src); // then e.g. Deno.writeTextFile("report.html", html)
  * ```
  */
 export function reportHtml(f: OrderFigures, src: ReportSource): string {

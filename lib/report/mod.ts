@@ -3,9 +3,15 @@
  *
  * @example
  * ```ts
- * import { lineRows, orderFigures, reportHtml } from "./lib/report/mod.ts";
- * const figures = orderFigures(lineRows(table));
- * await Deno.writeTextFile("report.html", reportHtml(figures, { table: "t", version: 3, generatedAt: Date.now() }));
+ * import { createTable } from "../delta/table.ts";
+ * import { cleanedSchema } from "../orders/flatten.ts";
+ * import { FIGURE_COLUMNS, lineRows, orderFigures, reportHtml } from "./mod.ts";
+ * const dir = await Deno.makeTempDir();
+ * const table = await createTable(`${dir}/orders_cleaned`, cleanedSchema); // the streams fill it
+ * const figures = orderFigures(lineRows(await table.read({ columns: [...FIGURE_COLUMNS] })));
+ * const html = reportHtml(figures, { table: table.location, version: 0, generatedAt: Date.now() });
+ * await Deno.writeTextFile(`${dir}/report.html`, html);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  *
  * @module

@@ -119,8 +119,12 @@ async function readBody(
  *
  * @example
  * ```ts
+ * import { adlsStorage } from "./adls.ts";
+ * // Nothing connects yet: the client is made on the first read or write.
  * const storage = adlsStorage("abfss://lake@myaccount.dfs.core.windows.net/tables/orders_raw");
- * const created = await storage.putIfAbsent("_delta_log/00000000000000000000.json", bytes);
+ * // Needs the account and AZURE_* credentials, so it is only type-checked here:
+ * const firstCommit = (bytes: Uint8Array): Promise<boolean> =>
+ *   storage.putIfAbsent("_delta_log/00000000000000000000.json", bytes);
  * ```
  */
 export function adlsStorage(location: string, opts: AdlsOptions = {}): Storage {

@@ -68,8 +68,11 @@ function writeReason(e: unknown): string {
  *
  * @example
  * ```ts
- * const storage = localStorage("/tmp/my-table");
- * await storage.put("a/b.txt", new TextEncoder().encode("hi"));
+ * import { localStorage } from "./local.ts";
+ * const dir = await Deno.makeTempDir();
+ * const storage = localStorage(dir);
+ * await storage.put("a/b.txt", new TextEncoder().encode("hi")); // creates a/
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export function localStorage(root: string, url: string = root): Storage {

@@ -26,7 +26,9 @@ export {
  *
  * @example
  * ```ts
- * const storage = openStorage("file:///tmp/lakehouse/orders");
+ * import { openStorage } from "./mod.ts";
+ * const local = openStorage("file:///tmp/lakehouse/orders"); // a local folder, made on first write
+ * const adls = openStorage("abfss://lake@myaccount.dfs.core.windows.net/tables/orders"); // ADLS Gen2
  * ```
  */
 export function openStorage(location: string): Storage {

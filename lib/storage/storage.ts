@@ -20,8 +20,12 @@ export interface FileInfo {
  * @example
  * ```ts
  * import { openStorage } from "./mod.ts";
- * const storage = openStorage("/tmp/table");
- * const created = await storage.putIfAbsent("_delta_log/00000000000000000000.json", new Uint8Array());
+ * const dir = await Deno.makeTempDir();
+ * const storage = openStorage(dir);
+ * const commit0 = new TextEncoder().encode('{"commitInfo":{}}\n');
+ * await storage.putIfAbsent("_delta_log/00000000000000000000.json", commit0); // true: created
+ * await storage.putIfAbsent("_delta_log/00000000000000000000.json", commit0); // false: taken
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export interface Storage {
