@@ -6,43 +6,11 @@
 // notebook a user would run, started the same way.
 
 // %% Setup
-import { existsSync } from "node:fs";
 import { exitOnFailure, log } from "../lib/cli.ts";
+import { type DemoStep, runStep } from "../lib/notebook/demo.ts";
 import { startBroker } from "../dev/kafka/mod.ts";
 
 exitOnFailure();
-const here = new URL(".", import.meta.url);
-
-interface Step {
-  title: string;
-  script: string;
-  args: string[];
-  /** Lines of the step's output to show (from the end). */
-  tail: number;
-}
-
-async function run(step: Step): Promise<void> {
-  const path = new URL(step.script, here);
-  if (!existsSync(path)) {
-    log("skip", `${step.title}: ${step.script} is not there yet`);
-    return;
-  }
-  log("step", step.title);
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", path.pathname, ...step.args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { KAFKAJS_NO_PARTITIONER_WARNING: "1" },
-  }).output();
-  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  const lines = text.split("\n").filter((l) =>
-    l.trim() !== "" && !/TimeoutNegative|Timeout duration/.test(l)
-  );
-  for (const l of lines.slice(-step.tail)) console.log(`    ${l}`);
-  if (out.code !== 0) {
-    throw new Error(`${step.title} failed (exit ${out.code}); see the lines above`);
-  }
-}
 
 // %% 1. A local Apache Kafka broker (KRaft, single node) from Maven Central jars
 const broker = await startBroker({ log: (l) => log("kafka", l) });
@@ -52,8 +20,8 @@ log(
     `(pid ${broker.pid}, log ${broker.logFile})`,
 );
 
-// %% 2. The pipeline, step by step
-const steps: Step[] = [
+// %% 2. The pipeline, step by step (each shows the last `tail` lines of its output)
+const steps: DemoStep[] = [
   {
     title: "produce data/ to retail-data-new (key = customer_id)",
     script: "producer.ts",
@@ -91,7 +59,7 @@ const steps: Step[] = [
     tail: 5,
   },
 ];
-for (const step of steps) await run(step);
+for (const step of steps) await runStep(step, { base: import.meta.url });
 
 // %% 3. Where things are
 log("done", "Delta tables in ./lakehouse (orders_raw, orders_cleaned, orders_dead_letters)");

@@ -10,54 +10,28 @@
 //   deno task report -- --table ./lakehouse/orders_cleaned --json > figures.json
 
 // %% Setup: which table, which version (in Jupyter, set `version` below to time-travel)
-import { COMMON_HELP, describeConfig, loadConfig } from "../lib/config.ts";
-import { exitOnFailure, fmtInt, log } from "../lib/cli.ts";
-import { type Column, showRows } from "../lib/display.ts";
+import { dirname } from "node:path";
+import { fmtInt, log } from "../lib/cli.ts";
+import { showRows } from "../lib/display.ts";
 import { history, read, snapshot } from "../lib/delta/table.ts";
 import { show, showSvg } from "../lib/notebook/kernel.ts";
-import { projectPath } from "../lib/runtime.ts";
 import { requireTable } from "../lib/notebook/preflight.ts";
-import {
-  chicagoShareCharts,
-  FIGURE_COLUMNS,
-  kpiHtml,
-  lineRows,
-  linesPerOrderChart,
-  orderFigures,
-  ordersByCityChart,
-  ordersByStateChart,
-  orderSizeChart,
-  reportHtml,
-  revenueByCityChart,
-  revenueByStateChart,
-  topProductsChart,
-} from "../lib/report/mod.ts";
+import { setupNotebook } from "../lib/notebook/setup.ts";
+import * as report from "../lib/report/mod.ts";
+import { parseReportOptions, REPORT_HELP, REPORT_OPTIONS } from "../lib/report/options.ts";
+import * as tables from "../lib/report/tables.ts";
+import { chicagoText, kpiText } from "../lib/report/text.ts";
 
-exitOnFailure();
-
-const USAGE = `Usage: deno task report [-- options]
+const { config, flags } = await setupNotebook({
+  usage: `Usage: deno task report [-- options]
 Reads the Delta table orders_cleaned and writes an HTML report with charts (no CDN needed).
 
-Options:
-  --version N   read the table as of version N (default: the latest)
-  --out FILE    where to write the report (default test-output/report.html)
-  --json        print the report's figures as JSON on stdout
-${COMMON_HELP}`;
-
-const loaded = loadConfig({
+${REPORT_HELP}`,
   tableName: "orders_cleaned",
-  options: {
-    version: { type: "string" },
-    out: { type: "string", default: "test-output/report.html" },
-    json: { type: "boolean", default: false },
-  },
+  options: REPORT_OPTIONS,
+  needsBroker: false,
 });
-const { config, flags } = loaded;
-if (loaded.help) {
-  console.log(USAGE);
-  Deno.exit(0);
-}
-log("config", describeConfig(config).replaceAll("\n", "\n                   "));
+const options = parseReportOptions(flags);
 const table = config.table!;
 await requireTable(
   table,
@@ -65,107 +39,57 @@ await requireTable(
     "(deno task consume:stream:cleaned -- --available-now), or give --table / LAKEHOUSE",
 );
 // undefined = the latest version; a number = that version of the table (time travel).
-const version: number | undefined = flags.version === undefined ? undefined : Number(flags.version);
+const version: number | undefined = options.version;
 
 // %% The table's history: each streaming micro-batch is one commit (newest first)
-const commits = await history(table, { limit: 12 });
-await showRows(
-  [
-    { name: "version", type: "long" },
-    { name: "timestamp", type: "timestamp" },
-    { name: "operation", type: "string" },
-    { name: "rows added", type: "long" },
-  ],
-  commits.map((c) => ({
-    version: c.version,
-    timestamp: new Date(c.timestamp),
-    operation: c.operation ?? "",
-    "rows added": c.numOutputRows ?? null,
-  })),
-);
+await showRows(...tables.historyTable(await history(table, { limit: 12 })));
 
 // %% Read the table at that version through our Delta reader
 const snap = await snapshot(table, version === undefined ? {} : { version });
-const data = await read(table, { version: snap.version, columns: [...FIGURE_COLUMNS] });
+const data = await read(table, { version: snap.version, columns: [...report.FIGURE_COLUMNS] });
 log(
   "read",
   `${table} version ${snap.version}: ${fmtInt(data.numRows)} rows, ${snap.files.length} files`,
 );
-const columns: Column[] = snap.schema.fields
-  .filter((f) => (FIGURE_COLUMNS as readonly string[]).includes(f.name))
-  .map((f) => ({ name: f.name, type: typeof f.type === "string" ? f.type : f.type.type }));
-await showRows(columns, data.slice(0, 5).toArray().map((r) => r.toJSON()));
+await showRows(...tables.sampleTable(snap.schema, data));
 
 // %% Key figures (each line item counted once, money exact to the cent)
-const figures = orderFigures(lineRows(data));
-await show({
-  "text/html": kpiHtml(figures),
-  "text/plain": `${fmtInt(figures.orders)} orders, revenue $${figures.revenue.toFixed(2)}, ` +
-    `${fmtInt(figures.lines)} line items, ${fmtInt(figures.customers)} customers` +
-    (figures.duplicateRows > 0 ? `, ${fmtInt(figures.duplicateRows)} duplicate rows ignored` : ""),
-});
+const figures = report.orderFigures(report.lineRows(data));
+await show({ "text/html": report.kpiHtml(figures), "text/plain": kpiText(figures) });
 
 // %% Revenue and orders by state
-const groupColumns = (key: string): Column[] => [
-  { name: key, type: "string" },
-  { name: "orders", type: "long" },
-  { name: "revenue", type: "double" },
-];
-await showSvg(revenueByStateChart(figures));
-await showSvg(ordersByStateChart(figures));
-await showRows(
-  groupColumns("state"),
-  figures.byState.slice(0, 10).map((g) => ({ state: g.key, orders: g.orders, revenue: g.revenue })),
-);
+await showSvg(report.revenueByStateChart(figures));
+await showSvg(report.ordersByStateChart(figures));
+await showRows(...tables.groupTable(figures.byState, "state"));
 
 // %% Revenue and orders by city
-await showSvg(revenueByCityChart(figures));
-await showSvg(ordersByCityChart(figures));
-await showRows(
-  groupColumns("city"),
-  figures.byCity.slice(0, 10).map((g) => ({ city: g.key, orders: g.orders, revenue: g.revenue })),
-);
+await showSvg(report.revenueByCityChart(figures));
+await showSvg(report.ordersByCityChart(figures));
+await showRows(...tables.groupTable(figures.byCity, "city"));
 
 // %% Top products
-await showSvg(topProductsChart(figures));
-await showRows(
-  [
-    { name: "product", type: "long" },
-    { name: "quantity", type: "long" },
-    { name: "orders", type: "long" },
-    { name: "revenue", type: "double" },
-  ],
-  figures.topProducts.map((p) => ({ product: p.productId, ...p })),
-);
+await showSvg(report.topProductsChart(figures));
+await showRows(...tables.productTable(figures));
 
 // %% Order size: totals per order and line items per order
-await showSvg(orderSizeChart(figures));
-await showSvg(linesPerOrderChart(figures));
-await showRows(
-  [{ name: "line items", type: "int" }, { name: "orders", type: "long" }],
-  Object.entries(figures.linesPerOrder).map(([n, orders]) => ({ "line items": n, orders })),
-);
+await showSvg(report.orderSizeChart(figures));
+await showSvg(report.linesPerOrderChart(figures));
+await showRows(...tables.linesPerOrderTable(figures));
 
 // %% Chicago: the orders the producer stream republishes (city = 'Chicago')
-for (const svg of chicagoShareCharts(figures)) await showSvg(svg);
-log(
-  "chicago",
-  `${fmtInt(figures.chicago.orders)} of ${fmtInt(figures.orders)} orders ` +
-    `(${(figures.chicago.orderShare * 100).toFixed(2)}%), $${figures.chicago.revenue.toFixed(2)} ` +
-    `of revenue (${(figures.chicago.revenueShare * 100).toFixed(2)}%)`,
-);
+for (const svg of report.chicagoShareCharts(figures)) await showSvg(svg);
+log("chicago", chicagoText(figures));
 
 // %% Write the report: one HTML page, charts inline (opens offline)
-const out = projectPath(flags.out);
-await Deno.mkdir(out.replace(/[^/\\]*$/, "") || ".", { recursive: true });
+await Deno.mkdir(dirname(options.out), { recursive: true });
 await Deno.writeTextFile(
-  out,
-  reportHtml(figures, {
+  options.out,
+  report.reportHtml(figures, {
     table,
     version: snap.version,
     committedAt: snap.commitTimestamps.get(snap.version),
     generatedAt: Date.now(),
   }),
 );
-log("done", `report written to ${out}`);
-if (flags.json) console.log(JSON.stringify({ version: snap.version, ...figures }));
+log("done", `report written to ${options.out}`);
+if (options.json) console.log(JSON.stringify({ version: snap.version, ...figures }));

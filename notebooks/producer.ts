@@ -7,80 +7,55 @@
 //   deno task produce -- --partitions 6 --topic retail-data-new
 
 // %% Setup: configuration from flags, env and .env
-import { COMMON_HELP, describeConfig, loadConfig } from "../lib/config.ts";
-import { requireBroker } from "../lib/notebook/preflight.ts";
-import { exitOnFailure, fmtInt, log } from "../lib/cli.ts";
+import { log } from "../lib/cli.ts";
 import { createKafka, ensureTopic } from "../lib/kafka/client.ts";
 import { publishOrders } from "../lib/orders/publish.ts";
 import { dataFiles, readLines } from "../lib/orders/lines.ts";
+import {
+  parseProducerOptions,
+  PRODUCER_HELP,
+  PRODUCER_OPTIONS,
+} from "../lib/orders/producer_options.ts";
+import {
+  producerDoneText,
+  producerJson,
+  progressLogger,
+  skippedText,
+} from "../lib/orders/producer_progress.ts";
+import { setupNotebook } from "../lib/notebook/setup.ts";
 
-const failure = exitOnFailure();
-
-const USAGE = `Usage: deno task produce [-- [options] [FILE ...]]
+const { config, flags, positionals } = await setupNotebook({
+  usage: `Usage: deno task produce [-- [options] [FILE ...]]
 Sends each order line of FILEs (default data/file*.json; - reads stdin) to the topic,
 key = customer_id. Invalid lines are reported as file:line and skipped.
 
-Options:
-  --partitions N   partitions when the topic must be created (default 3)
-  --batch-size N   messages per send (default 2000)
-  --quiet          no progress lines
-${COMMON_HELP}`;
-
-const loaded = loadConfig({
+${PRODUCER_HELP}`,
+  options: PRODUCER_OPTIONS,
   allowPositionals: true,
-  options: {
-    partitions: { type: "string", default: "3" },
-    "batch-size": { type: "string", default: "2000" },
-    quiet: { type: "boolean", default: false },
-  },
 });
-const { config, flags, positionals } = loaded;
-failure.kafka = config.kafka;
-if (loaded.help) {
-  console.log(USAGE);
-  Deno.exit(0);
-}
-const partitions = Number(flags.partitions);
-const batchSize = Number(flags["batch-size"]);
-if (!Number.isInteger(partitions) || partitions < 1) throw new Error("--partitions must be ≥ 1");
-if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error("--batch-size must be ≥ 1");
-log("config", describeConfig(config).replaceAll("\n", "\n                   "));
-await requireBroker(config.kafka);
+const options = parseProducerOptions(flags);
 
 // %% Connect and make sure the topic exists (created with --partitions when missing)
 const kafka = createKafka(config.kafka);
 const admin = kafka.admin();
 await admin.connect();
-const n = await ensureTopic(admin, config.topic, partitions);
+const partitions = await ensureTopic(admin, config.topic, options.partitions);
 await admin.disconnect();
-log("topic", `${config.topic}: ${n} partitions`);
+log("topic", `${config.topic}: ${partitions} partitions`);
 
 // %% Send every order: idempotent producer, acks=all, one batch in flight (keeps key order)
 const files = positionals.length > 0 ? positionals : await dataFiles();
 const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
 await producer.connect();
-let lastProgress = 0;
 const summary = await publishOrders(producer, config.topic, readLines(files), {
-  batchSize,
+  batchSize: options.batchSize,
   // A request carries one record batch per partition; keep each well under the broker's 1 MiB.
-  batchBytes: 768 * 1024 * n,
-  onSkip: (s) => console.error(`${s.file}:${s.line}: skipped (${s.reason}): ${s.message}`),
-  onProgress: (sent, skipped, ms) => {
-    if (flags.quiet || ms - lastProgress < 2000) return;
-    lastProgress = ms;
-    log(
-      "progress",
-      `${fmtInt(sent)} sent, ${fmtInt(skipped)} skipped, ${(ms / 1000).toFixed(1)} s`,
-    );
-  },
+  batchBytes: 768 * 1024 * partitions,
+  onSkip: (s) => console.error(skippedText(s)),
+  onProgress: progressLogger({ quiet: options.quiet, log }),
 });
 await producer.disconnect();
 
 // %% Summary (the last stdout line is JSON, for scripts)
-log(
-  "done",
-  `${fmtInt(summary.sent)} orders sent to ${config.topic}, ${fmtInt(summary.skipped)} skipped, ` +
-    `${fmtInt(Math.round(summary.ordersPerSecond))} orders/s (${summary.seconds.toFixed(2)} s, ` +
-    `${files.length} file${files.length === 1 ? "" : "s"})`,
-);
-console.log(JSON.stringify({ sent: summary.sent, skipped: summary.skipped, read: summary.read }));
+log("done", producerDoneText(summary, config.topic, files.length));
+console.log(producerJson(summary));

@@ -24,6 +24,8 @@ export interface NotebookSetup<O extends ParseArgsConfig["options"]> {
   needsBroker?: boolean;
   /** Arguments (default Deno.args; tests pass their own). */
   args?: string[];
+  /** A boolean flag that silences the configuration line (e.g. "json": stdout is for data). */
+  quietFlag?: string;
 }
 
 /**
@@ -57,7 +59,11 @@ export async function setupNotebook<O extends ParseArgsConfig["options"] = Recor
     console.log(`${setup.usage}\n${COMMON_HELP}`);
     Deno.exit(0);
   }
-  log("config", describeConfig(loaded.config).replaceAll("\n", "\n                   "));
+  const quiet = setup.quietFlag !== undefined &&
+    (loaded.flags as Record<string, unknown>)[setup.quietFlag] === true;
+  if (!quiet) {
+    log("config", describeConfig(loaded.config).replaceAll("\n", "\n                   "));
+  }
   if (setup.needsBroker ?? true) await requireBroker(loaded.config.kafka);
   return loaded;
 }
