@@ -153,9 +153,9 @@ export function deltaSink(tables: TableSink, o: DeltaSinkOptions): Sink<DeltaBat
           const t = offsets.get(x.partition)!;
           const entry = {
             partition: x.partition,
-            end: String(x.end),
-            from: t.from.map(String),
-            stored: t.stored.map((v) => (v === undefined ? undefined : String(v))),
+            end: x.end,
+            from: [...t.from],
+            stored: [...t.stored],
           };
           for (let i = 0; i < targets.length; i++) {
             if (x.end > t.from[i]) {

@@ -34,11 +34,11 @@ export interface PartitionPlan {
   /** Partition number. */
   partition: number;
   /** Exclusive end offset (the txn version to commit). */
-  end: string;
-  /** Per target: first offset the table still needs (decimal text). */
-  from: string[];
+  end: bigint;
+  /** Per target: first offset the table still needs. */
+  from: bigint[];
   /** Per target: the txn version the table is expected to hold (undefined = none). */
-  stored: (string | undefined)[];
+  stored: (bigint | undefined)[];
 }
 
 /** The micro-batch to write. */
@@ -100,11 +100,11 @@ export async function writeBatch(
       const txns: Record<string, bigint> = {};
       const expected: Record<string, bigint | undefined> = {};
       for (const p of byPartition.values()) {
-        const end = BigInt(p.end);
-        if (end <= BigInt(p.from[t])) continue;
+        const end = p.end;
+        if (end <= p.from[t]) continue;
         const appId = appIdFor(plan.query, plan.topic, p.partition);
         txns[appId] = end;
-        expected[appId] = p.stored[t] === undefined ? undefined : BigInt(p.stored[t]!);
+        expected[appId] = p.stored[t];
       }
       if (Object.keys(txns).length === 0) continue;
       const storage = faultStorage(targets[t].table.storage, fault, () => plan.seq);
@@ -165,7 +165,7 @@ export interface PackedBatch {
  * const chunk = packChunk({ topic: "t", partition: 0, timestampType: 0,
  *   messages: [{ key: null, value, offset: "0", timestamp: Date.now() }] });
  * const plan: BatchPlan = { query: "q", topic: "t", batchId: 0, seq: 1,
- *   partitions: [{ partition: 0, end: "1", from: ["0"], stored: [undefined] }] };
+ *   partitions: [{ partition: 0, end: 1n, from: [0n], stored: [undefined] }] };
  * const reply = await write({ plan, chunks: [chunk] });
  * console.log(reply.value.sink); // { orders_raw: { rows: 1, version: 1 } }
  * await Deno.remove(dir, { recursive: true });
