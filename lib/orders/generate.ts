@@ -9,13 +9,29 @@
  *   into K files (default 1); beyond the 68,883 real orders, new order ids continue after the
  *   largest real id with customers drawn from the real customers. Output is streamed.
  * Any run is a prefix of a longer run with the same seed (order k is always the same order).
+ * The CSV reading and the line-item rule are retail_db.ts's, shared with the live feed.
  * @module
  */
 
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { UserError } from "../errors.ts";
-import type { LineItem, Order } from "./schema.ts";
+import type { Order } from "./schema.ts";
+import {
+  type Customer,
+  drawLineItems,
+  intField,
+  loadCustomers,
+  loadProducts,
+  orderOf,
+  prng,
+  type Product,
+  readCsvTable,
+  RetailDbError,
+} from "./retail_db.ts";
+
+// The CSV reading, the PRNG and the line-item rule live in retail_db.ts (shared with the live
+// feed); they stay importable from here.
+export { type Customer, parseCsv, prng, type Product, RetailDbError } from "./retail_db.ts";
 
 /** Default PRNG seed; the smallest seed for which order 1 reproduces the seed's sample exactly. */
 export const DEFAULT_SEED = 73493;
@@ -23,30 +39,6 @@ export const DEFAULT_SEED = 73493;
 export const DEFAULT_ORDERS = 6000;
 /** Number of files written to data/ by default (file1.json … file6.json). */
 export const DEFAULT_FILES = 6;
-
-/** A customer row of customers.csv (only the columns an order carries). */
-export interface Customer {
-  /** customer_id */
-  id: number;
-  /** fname */
-  fname: string;
-  /** lname */
-  lname: string;
-  /** city */
-  city: string;
-  /** state */
-  state: string;
-  /** zipcode as a number (`00725` → 725) */
-  pincode: number;
-}
-
-/** A product that can be ordered: id and price in dollars. */
-export interface Product {
-  /** product_id */
-  id: number;
-  /** price (dollars, at most two decimals) */
-  price: number;
-}
 
 /** The retail_db tables the generator needs. */
 export interface RetailDb {
@@ -60,143 +52,29 @@ export interface RetailDb {
   products: Product[];
 }
 
-/** Thrown when a retail_db file is missing or malformed; says which file and line. */
-export class RetailDbError extends UserError {
-  override name = "RetailDbError";
-}
-
-/**
- * Parses CSV text (RFC 4180: quoted fields, doubled quotes, commas and newlines in quotes,
- * LF or CRLF) into rows of strings.
- *
- * @example
- * ```ts
- * import { parseCsv } from "./generate.ts";
- * parseCsv('1,"a, ""b""",\n'); // [["1", 'a, "b"', ""]]
- * ```
- */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let i = 0;
-  const n = text.length;
-  while (i < n) {
-    let field: string;
-    if (text[i] === '"') {
-      let out = "";
-      i++;
-      for (;;) {
-        const q = text.indexOf('"', i);
-        if (q < 0) throw new RetailDbError("CSV: unterminated quoted field");
-        out += text.slice(i, q);
-        if (text[q + 1] === '"') {
-          out += '"';
-          i = q + 2;
-        } else {
-          i = q + 1;
-          break;
-        }
-      }
-      field = out;
-    } else {
-      let j = i;
-      while (j < n && text[j] !== "," && text[j] !== "\n" && text[j] !== "\r") j++;
-      field = text.slice(i, j);
-      i = j;
-    }
-    row.push(field);
-    if (i >= n) break;
-    const c = text[i];
-    if (c === ",") {
-      i++;
-      if (i >= n) row.push("");
-    } else if (c === "\r" || c === "\n") {
-      i += c === "\r" && text[i + 1] === "\n" ? 2 : 1;
-      rows.push(row);
-      row = [];
-    } else {
-      throw new RetailDbError(`CSV: unexpected character ${JSON.stringify(c)} after a field`);
-    }
-  }
-  if (row.length > 0) rows.push(row);
-  return rows;
-}
-
-async function readTable(dir: string, name: string, columns: number): Promise<string[][]> {
-  const path = join(dir, name);
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    throw new RetailDbError(
-      `cannot read ${path} (${(e as Error).message}); point --retail-db at the retail_db folder`,
-    );
-  }
-  const rows = parseCsv(text);
-  rows.forEach((r, i) => {
-    if (r.length !== columns) {
-      throw new RetailDbError(`${path}:${i + 1}: expected ${columns} columns, got ${r.length}`);
-    }
-  });
-  return rows;
-}
-
-function int(s: string, where: string): number {
-  if (!/^\d+$/.test(s)) throw new RetailDbError(`${where}: expected an integer, got "${s}"`);
-  return Number(s);
-}
-
 /**
  * Loads customers, orders and products from a retail_db folder (CSV, no header); products
  * priced 0.00 are left out of the draw.
  */
 export async function loadRetailDb(dir: string): Promise<RetailDb> {
-  const [cust, ord, prod] = await Promise.all([
-    readTable(dir, "customers.csv", 9),
-    readTable(dir, "orders.csv", 4),
-    readTable(dir, "products.csv", 6),
+  const [customerList, ord, catalog] = await Promise.all([
+    loadCustomers(dir),
+    readCsvTable(dir, "orders.csv", 4),
+    loadProducts(dir),
   ]);
-  const customerList = cust.map((r, i): Customer => ({
-    id: int(r[0], `customers.csv:${i + 1}`),
-    fname: r[1],
-    lname: r[2],
-    city: r[6],
-    state: r[7],
-    pincode: int(r[8], `customers.csv:${i + 1} zipcode`),
-  }));
   const customers = new Map(customerList.map((c) => [c.id, c]));
   const orders = ord.map((r, i): [number, number] => {
-    const cid = int(r[2], `orders.csv:${i + 1}`);
+    const cid = intField(r[2], `orders.csv:${i + 1}`);
     if (!customers.has(cid)) {
       throw new RetailDbError(`orders.csv:${i + 1}: unknown customer ${cid}`);
     }
-    return [int(r[0], `orders.csv:${i + 1}`), cid];
+    return [intField(r[0], `orders.csv:${i + 1}`), cid];
   });
-  const products: Product[] = [];
-  prod.forEach((r, i) => {
-    if (!/^\d+(\.\d{1,2})?$/.test(r[4])) {
-      throw new RetailDbError(`products.csv:${i + 1}: price "${r[4]}" is not dollars and cents`);
-    }
-    const price = Number(r[4]);
-    if (price > 0) products.push({ id: int(r[0], `products.csv:${i + 1}`), price });
-  });
+  const products: Product[] = catalog.filter((p) => p.price > 0).map((p) => ({
+    id: p.id,
+    price: p.price,
+  }));
   return { customers, customerList, orders, products };
-}
-
-/**
- * A small seeded PRNG (a Weyl sequence through a 32-bit avalanche mix) returning floats in
- * [0, 1); the same seed always gives the same sequence.
- */
-export function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x9e3779b9) >>> 0;
-    let z = state;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-    z ^= z >>> 16;
-    return (z >>> 0) / 4294967296;
-  };
 }
 
 /**
@@ -229,7 +107,6 @@ export function* generateOrders(
   const customers = db.customerList;
   let nextItemId = 1;
   let nextOrderId = db.orders.reduce((m, o) => Math.max(m, o[0]), 0) + 1;
-  const picked: number[] = [];
   for (let k = 0; k < count; k++) {
     let orderId: number;
     let customer: Customer;
@@ -240,34 +117,9 @@ export function* generateOrders(
       orderId = nextOrderId++;
       customer = customers[Math.floor(rand() * customers.length)];
     }
-    const lines = 1 + Math.floor(rand() * 5);
-    const items: LineItem[] = [];
-    picked.length = 0;
-    for (let l = 0; l < lines; l++) {
-      let p: number;
-      do p = Math.floor(rand() * products.length); while (picked.includes(p));
-      picked.push(p);
-      const product = products[p];
-      const quantity = 1 + Math.floor(rand() * 5);
-      const cents = Math.round(product.price * 100) * quantity;
-      items.push({
-        order_item_id: nextItemId++,
-        order_item_product_id: product.id,
-        order_item_quantity: quantity,
-        order_item_product_price: product.price,
-        order_item_subtotal: cents / 100,
-      });
-    }
-    yield {
-      order_id: orderId,
-      customer_id: customer.id,
-      customer_fname: customer.fname,
-      customer_lname: customer.lname,
-      city: customer.city,
-      state: customer.state,
-      pincode: customer.pincode,
-      line_items: items,
-    };
+    const items = drawLineItems(rand, products, nextItemId);
+    nextItemId += items.length;
+    yield orderOf(orderId, customer, items);
   }
 }
 
