@@ -4,15 +4,24 @@
  * `makeData`, with no Arrow builder objects and no per-value allocation on the common path.
  *
  * - Strings: {@link utf8FromStrings} (JS strings, one `TextEncoder` pass), {@link utf8FromBytes}
- *   (UTF-8 bytes copied as they are; invalid UTF-8 replaced with U+FFFD), {@link utf8Repeat}
- *   (one value n times). `null` and `undefined` are nulls.
+ *   (UTF-8 bytes copied as they are; invalid UTF-8 replaced with U+FFFD, and the rows where that
+ *   happened reported), {@link utf8Repeat} (one value n times). `null` and `undefined` are nulls.
+ * - Bytes: {@link binaryFromBytes} (exact bytes, all rows or only the rows given).
  * - Numbers: {@link int32Data}, {@link int64Data} and {@link timestampData} (µs, UTC) over typed
  *   arrays; {@link int64Values} and {@link setInt64} fill an int64 column from safe integers
  *   without a BigInt per value; {@link timestampFromMs} converts epoch milliseconds.
  *
  * @module
  */
-import { type Data, Int32, Int64, makeData, TimestampMicrosecond, Utf8 } from "apache-arrow";
+import {
+  Binary,
+  type Data,
+  Int32,
+  Int64,
+  makeData,
+  TimestampMicrosecond,
+  Utf8,
+} from "apache-arrow";
 
 const encoder = new TextEncoder();
 const replacing = new TextDecoder();
@@ -107,7 +116,7 @@ function validityOf(values: readonly unknown[], nulls: number): Uint8Array | und
 
 function tooLarge(bytes: number): never {
   throw new RangeError(
-    `a string column of ${bytes} bytes is over Arrow Utf8's 2 GiB limit; build smaller batches`,
+    `a column of ${bytes} bytes is over Arrow's 2 GiB limit for Utf8 and Binary; build smaller batches`,
   );
 }
 
@@ -131,16 +140,24 @@ function concat(values: readonly (Uint8Array | null | undefined)[], total: numbe
 /**
  * A Utf8 column from byte strings (`null`/`undefined` = null): valid UTF-8 is copied as is,
  * a value with invalid UTF-8 is decoded with U+FFFD replacement first (as `TextDecoder` shows
- * it), so the column always holds valid UTF-8.
+ * it), so the column always holds valid UTF-8. With `invalid`, the index of every such row is
+ * pushed onto it, in ascending order (the check is the one the column needs anyway: free).
  *
  * @example
  * ```ts
  * import { utf8FromBytes } from "./columns.ts";
- * const col = utf8FromBytes([new TextEncoder().encode("a"), null, new Uint8Array([0x62, 0xff])]);
- * // values "a", null, "b\uFFFD"
+ * const invalid: number[] = [];
+ * const col = utf8FromBytes(
+ *   [new TextEncoder().encode("a"), null, new Uint8Array([0x62, 0xff])],
+ *   invalid,
+ * );
+ * // values "a", null, "b\uFFFD"; invalid is [2]
  * ```
  */
-export function utf8FromBytes(values: readonly (Uint8Array | null | undefined)[]): Data<Utf8> {
+export function utf8FromBytes(
+  values: readonly (Uint8Array | null | undefined)[],
+  invalid?: number[],
+): Data<Utf8> {
   const n = values.length;
   let total = 0;
   let nulls = 0;
@@ -161,6 +178,7 @@ export function utf8FromBytes(values: readonly (Uint8Array | null | undefined)[]
       while (offsets[i + 1] <= p) i++;
       const end = offsets[i + 1];
       if (!wellFormed(bytes, p, end)) {
+        invalid?.push(i);
         fixed ??= values.slice();
         fixed[i] = encoder.encode(replacing.decode(values[i]!));
       }
@@ -178,6 +196,68 @@ export function utf8FromBytes(values: readonly (Uint8Array | null | undefined)[]
     length: n,
     nullCount: nulls,
     nullBitmap: validityOf(values, nulls),
+    valueOffsets: offsets,
+    data: bytes,
+  });
+}
+
+/**
+ * A Binary column of exact bytes (`null`/`undefined` = null). With `rows` (ascending row
+ * indexes), only those rows hold their value and every other row is null: a column that is
+ * mostly null costs two zeroed buffers and no per-row work.
+ *
+ * @example
+ * ```ts
+ * import { binaryFromBytes } from "./columns.ts";
+ * const values = [new Uint8Array([0x61]), null, new Uint8Array([0x62, 0xff])];
+ * binaryFromBytes(values).nullCount; // 1
+ * binaryFromBytes(values, [2]).nullCount; // 2: only row 2 is set
+ * ```
+ */
+export function binaryFromBytes(
+  values: readonly (Uint8Array | null | undefined)[],
+  rows?: readonly number[],
+): Data<Binary> {
+  const n = values.length;
+  const offsets = new Int32Array(n + 1);
+  const bitmap = new Uint8Array((n + 7) >> 3);
+  let total = 0;
+  let set = 0;
+  const each = (fn: (i: number, v: Uint8Array) => void) => {
+    if (rows) {
+      for (const i of rows) {
+        const v = values[i];
+        if (v !== null && v !== undefined) fn(i, v);
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        const v = values[i];
+        if (v !== null && v !== undefined) fn(i, v);
+      }
+    }
+  };
+  each((_i, v) => {
+    total += v.length;
+    set++;
+  });
+  if (total > MAX_BYTES) tooLarge(total);
+  const bytes = new Uint8Array(total);
+  let pos = 0;
+  let next = 0; // first row whose end offset is not written yet
+  each((i, v) => {
+    offsets.fill(pos, next + 1, i + 1); // rows before i are null: empty
+    bytes.set(v, pos);
+    pos += v.length;
+    offsets[i + 1] = pos;
+    bitmap[i >> 3] |= 1 << (i & 7);
+    next = i + 1;
+  });
+  offsets.fill(pos, next + 1);
+  return makeData({
+    type: new Binary(),
+    length: n,
+    nullCount: n - set,
+    nullBitmap: bitmap,
     valueOffsets: offsets,
     data: bytes,
   });

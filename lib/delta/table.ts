@@ -1,6 +1,7 @@
 /**
  * The public face of a Delta table: create, open, append, overwrite, txn-only commits, snapshots
- * (latest, by version, by timestamp), read (via scan.ts) and history.
+ * (latest, by version, by timestamp), read (via scan.ts), history, and the one schema change
+ * supported: adding nullable top-level columns ({@link addColumns}, or `mergeSchema` on a write).
  *
  * Data files are written first (Parquet, snappy by default, split to a target size), then one
  * commit holds their `add` actions (with stats and partitionValues) and any `txn` actions. After a
@@ -24,12 +25,28 @@ import type {
 } from "./actions.ts";
 import { DEFAULT_CHECKPOINT_INTERVAL, writeCheckpoint } from "./checkpoint.ts";
 import { commit, makeCommitInfo } from "./commit.ts";
-import { AppendOnlyError, DeltaError, TableExistsError, TableNotFoundError } from "./errors.ts";
+import {
+  AppendOnlyError,
+  ConcurrentModificationError,
+  DeltaError,
+  SchemaMismatchError,
+  TableExistsError,
+  TableNotFoundError,
+} from "./errors.ts";
 import { listLog } from "./log.ts";
 import { encodeParquet } from "./parquet.ts";
 import { encodeAddPath, splitByPartition, validatePartitionColumns } from "./partition.ts";
 import { scanFiles } from "./scan.ts";
-import { schemaFeatures, schemaToString, toArrowSchema, toDeltaSchema } from "./schema.ts";
+import {
+  schemaFeatures,
+  schemaToString,
+  type StructField,
+  type StructType,
+  toArrowSchema,
+  toArrowType,
+  toDeltaSchema,
+  validateSchema,
+} from "./schema.ts";
 import {
   advanceSnapshot,
   checkWritable,
@@ -39,7 +56,7 @@ import {
   type SnapshotAt,
 } from "./snapshot.ts";
 import { computeStats, statsOptionsFromConfiguration } from "./stats.ts";
-import { arrowBytes, conformTable } from "./_validate.ts";
+import { arrowBytes, conformTable, sameType } from "./_validate.ts";
 
 /** A table location: a path, a file:// URL, or an opened Storage. */
 export type TableLocation = string | Storage;
@@ -83,6 +100,14 @@ export interface WriteOptions {
   maxAttempts?: number;
   /** Write a checkpoint when the version is due (default true). */
   checkpoint?: boolean;
+  /**
+   * Schema evolution, the minimal safe form: when the data has top-level columns the table lacks,
+   * and every one of them is nullable, the table schema gains them (appended at the end, in the
+   * data's order) in the same commit as the data; older files read them as null. A new column
+   * that is not nullable, or that needs a table feature (e.g. `timestamp_ntz`), is refused with
+   * SchemaMismatchError. Off by default: an unknown column is an error.
+   */
+  mergeSchema?: boolean;
   /**
    * A writer's cache of the table's snapshot across writes: when it holds one, the write reads
    * only the commits after it ({@link advanceSnapshot}, no log listing) instead of loading the
@@ -282,6 +307,7 @@ function stringParams(o: Record<string, unknown> | undefined): Record<string, st
 async function writeFiles(
   storage: Storage,
   snap: Snapshot,
+  schema: StructType,
   data: arrow.Table,
   opts: WriteOptions,
 ): Promise<AddAction[]> {
@@ -293,7 +319,7 @@ async function writeFiles(
     partitionColumns: snap.partitionColumns,
   };
   const adds: AddAction[] = [];
-  for (const group of splitByPartition(data, snap.schema, snap.partitionColumns)) {
+  for (const group of splitByPartition(data, schema, snap.partitionColumns)) {
     const t = group.table;
     const bytesPerRow = Math.max(1, arrowBytes(t) / Math.max(1, t.numRows));
     const rowsPerFile = Math.max(1, Math.floor(target / bytesPerRow));
@@ -309,7 +335,7 @@ async function writeFiles(
         size: bytes.length,
         modificationTime: Date.now(),
         dataChange: true,
-        stats: computeStats(chunk, snap.schema, statsOpts),
+        stats: computeStats(chunk, schema, statsOpts),
       });
     }
   }
@@ -371,8 +397,12 @@ async function write(
   }
   const now = Date.now();
   const txns = toTxns(opts.txns, now);
-  const conformed = data ? conformTable(data, snap.schema) : undefined;
-  const adds = conformed ? await writeFiles(storage, snap, conformed, opts) : [];
+  const evolved = data && opts.mergeSchema
+    ? mergeColumns(snap, data.schema, storage.url)
+    : undefined;
+  const schema = evolved?.schema ?? snap.schema;
+  const conformed = data ? conformTable(data, schema) : undefined;
+  const adds = conformed ? await writeFiles(storage, snap, schema, conformed, opts) : [];
   const removes: RemoveAction[] = mode === "Overwrite"
     ? snap.files.map((f) => ({
       path: f.path,
@@ -385,6 +415,7 @@ async function write(
     : [];
   const numRows = conformed?.numRows ?? 0;
   const actions: Action[] = [
+    ...(evolved ? [{ metaData: evolvedMetadata(snap, evolved.schema) }] : []),
     ...txns.map((txn) => ({ txn })),
     ...removes.map((remove) => ({ remove })),
     ...adds.map((add) => ({ add })),
@@ -416,6 +447,128 @@ async function write(
     await maybeCheckpoint(storage, result.version, snap.configuration, cache);
   }
   return { version: result.version, files: adds, numRows, attempts: result.attempts };
+}
+
+/** The table schema plus the columns of `incoming` it lacks, or undefined when it lacks none. */
+function mergeColumns(
+  snap: Snapshot,
+  incoming: arrow.Schema,
+  table: string,
+): { schema: StructType; added: StructField[] } | undefined {
+  const have = new Map(snap.schema.fields.map((f) => [f.name, f]));
+  const added: StructField[] = [];
+  for (const f of incoming.fields) {
+    const old = have.get(f.name);
+    if (old) {
+      const expected = toArrowType(old.type);
+      if (!sameType(f.type, expected)) {
+        throw new SchemaMismatchError(
+          f.name,
+          `column '${f.name}' has Arrow type ${f.type} but the table needs ${expected}; ` +
+            `only new nullable columns can be added, existing ones keep their type`,
+        );
+      }
+      continue;
+    }
+    if (!f.nullable) {
+      throw new SchemaMismatchError(
+        f.name,
+        `column '${f.name}' is not in the schema of '${table}' and is not nullable: only ` +
+          `nullable columns can be added (the rows already written read them as null)`,
+      );
+    }
+    added.push(...toDeltaSchema(new arrow.Schema([f])).fields);
+  }
+  if (added.length === 0) return undefined;
+  const mode = snap.configuration["delta.columnMapping.mode"];
+  if (mode !== undefined && mode !== "none") {
+    throw new SchemaMismatchError(
+      added[0].name,
+      `cannot add column '${added[0].name}' to '${table}': it uses column mapping ('${mode}'), ` +
+        `which this library does not write`,
+    );
+  }
+  const schema: StructType = { type: "struct", fields: [...snap.schema.fields, ...added] };
+  validateSchema(schema); // names Delta accepts, unique ignoring case
+  const p = snap.protocol;
+  for (const feature of schemaFeatures(schema)) {
+    if (!p.readerFeatures?.includes(feature) || !p.writerFeatures?.includes(feature)) {
+      throw new SchemaMismatchError(
+        added[0].name,
+        `cannot add the columns ${added.map((f) => `'${f.name}'`).join(", ")} to '${table}': ` +
+          `they need the table feature '${feature}', which the table's protocol does not list`,
+      );
+    }
+  }
+  return { schema, added };
+}
+
+/** The table's metaData with a new schema (same id, name, description, partitioning, properties). */
+function evolvedMetadata(snap: Snapshot, schema: StructType): Metadata {
+  return { ...snap.metadata, schemaString: schemaToString(schema) };
+}
+
+/** What {@link addColumns} committed. */
+export interface AddColumnsResult {
+  /** Version of the commit that added the columns. */
+  version: number;
+  /** Names of the columns added, in schema order. */
+  added: string[];
+}
+
+/**
+ * Adds the top-level columns of `schema` that the table lacks, at the end of its schema, in one
+ * commit holding only a `metaData` action (Spark's `ALTER TABLE … ADD COLUMNS`); the rows already
+ * written read them as null. Every column to add must be nullable; columns the table has must
+ * have the same type. Returns undefined, and commits nothing, when the table has them all. A
+ * concurrent schema change is re-read and checked again, so writers that open the same table at
+ * once add the columns exactly once.
+ *
+ * @example
+ * ```ts
+ * import * as arrow from "apache-arrow";
+ * import { addColumns, createTable } from "./table.ts";
+ * const dir = await Deno.makeTempDir();
+ * const v1 = new arrow.Schema([new arrow.Field("id", new arrow.Int64(), false)]);
+ * await createTable(dir, v1);
+ * const v2 = new arrow.Schema([...v1.fields, new arrow.Field("note", new arrow.Utf8(), true)]);
+ * await addColumns(dir, v2); // { version: 1, added: ["note"] }
+ * await addColumns(dir, v2); // undefined: nothing to add
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function addColumns(
+  location: TableLocation,
+  schema: arrow.Schema,
+  opts: { maxAttempts?: number } = {},
+): Promise<AddColumnsResult | undefined> {
+  const storage = storageOf(location);
+  for (let attempt = 1;; attempt++) {
+    const snap = await loadSnapshot(storage);
+    checkWritable(snap.protocol, snap.schema, storage.url);
+    const evolved = mergeColumns(snap, schema, storage.url);
+    if (!evolved) return undefined;
+    const info = makeCommitInfo("ADD COLUMNS", {
+      columns: JSON.stringify(evolved.added.map((column) => ({ column }))),
+    }, { isolationLevel: "Serializable", isBlindAppend: true });
+    try {
+      const r = await commit(
+        storage,
+        snap.version,
+        [{
+          metaData: evolvedMetadata(snap, evolved.schema),
+        }],
+        info,
+        { maxAttempts: opts.maxAttempts },
+      );
+      await maybeCheckpoint(storage, r.version, snap.configuration);
+      return { version: r.version, added: evolved.added.map((f) => f.name) };
+    } catch (e) {
+      // Another writer changed the schema first (maybe adding these very columns): check again.
+      if (e instanceof ConcurrentModificationError && attempt < 5) continue;
+      throw e;
+    }
+  }
 }
 
 /**

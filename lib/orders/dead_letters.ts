@@ -1,8 +1,13 @@
 /**
  * Dead letters: the Kafka records that are not valid orders, as rows of the Delta table
- * `orders_dead_letters`, one per record, with enough to replay or diagnose it: the raw key and
- * value (value as UTF-8 text when valid, otherwise base64 in `value_base64`), the Kafka
- * coordinates, the validator's reason code, its message and the field path.
+ * `orders_dead_letters`, one per record, with enough to replay or diagnose it: the exact key and
+ * value, the Kafka coordinates, the validator's reason code, its message and the field path.
+ *
+ * Key and value are kept the same way: as text in `key` / `value` when the bytes are valid UTF-8,
+ * otherwise as base64 of the exact bytes in `key_base64` / `value_base64` (and `key` / `value`
+ * null). Both null means the record had no key / was a tombstone. `key_base64` came after the
+ * other columns, so a table created before it gains it as a schema change when the sink opens it
+ * (see sinks.ts).
  *
  * @module
  */
@@ -64,6 +69,7 @@ export const deadLetterSchema: Schema = new Schema([
   new Field("error", new Utf8(), false),
   new Field("field", new Utf8(), true),
   new Field("dead_lettered_at", new TimestampMicrosecond("UTC"), false),
+  new Field("key_base64", new Utf8(), true),
 ]);
 
 /**
@@ -84,23 +90,12 @@ export const deadLetterSchema: Schema = new Schema([
  */
 export function deadLetterTable(rows: readonly DeadLetter[], deadLetteredAtMs: number): Table {
   const n = rows.length;
-  const values: (Uint8Array | null)[] = [];
-  const base64: (string | null)[] = [];
-  for (const r of rows) {
-    if (r.value !== null && !isValidUtf8(r.value)) {
-      values.push(null);
-      base64.push(
-        Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength).toString("base64"),
-      );
-    } else {
-      values.push(r.value);
-      base64.push(null);
-    }
-  }
+  const keys = textOrBase64(rows.map((r) => r.key));
+  const values = textOrBase64(rows.map((r) => r.value));
   const children = [
-    utf8FromBytes(rows.map((r) => r.key)),
-    utf8FromBytes(values),
-    utf8FromStrings(base64),
+    utf8FromBytes(keys.text),
+    utf8FromBytes(values.text),
+    utf8FromStrings(values.base64),
     utf8FromStrings(rows.map((r) => r.topic)),
     int32Data(rows.map((r) => r.partition)),
     int64Data(BigInt64Array.from(rows, (r) => BigInt(r.offset))),
@@ -109,6 +104,7 @@ export function deadLetterTable(rows: readonly DeadLetter[], deadLetteredAtMs: n
     utf8FromStrings(rows.map((r) => r.error)),
     utf8FromStrings(rows.map((r) => r.field)),
     timestampFromMs(new Float64Array(n).fill(deadLetteredAtMs)),
+    utf8FromStrings(keys.base64),
   ];
   const struct = makeData({
     type: new Struct(deadLetterSchema.fields),
@@ -117,4 +113,23 @@ export function deadLetterTable(rows: readonly DeadLetter[], deadLetteredAtMs: n
     children,
   });
   return new Table(deadLetterSchema, [new RecordBatch(deadLetterSchema, struct)]);
+}
+
+/** Each value as UTF-8 text when it is valid UTF-8, else null with its bytes in base64 (null stays null). */
+function textOrBase64(bytes: readonly (Uint8Array | null)[]): {
+  text: (Uint8Array | null)[];
+  base64: (string | null)[];
+} {
+  const text: (Uint8Array | null)[] = [];
+  const base64: (string | null)[] = [];
+  for (const b of bytes) {
+    if (b !== null && !isValidUtf8(b)) {
+      text.push(null);
+      base64.push(Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64"));
+    } else {
+      text.push(b);
+      base64.push(null);
+    }
+  }
+  return { text, base64 };
 }

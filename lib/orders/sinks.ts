@@ -1,15 +1,26 @@
 /**
  * The orders' Delta sinks for the micro-batch engine: `rawSink` feeds `orders_raw` (bronze:
- * every record, key and value as strings); `cleanedSink` feeds `orders_cleaned` (silver: valid
- * orders, one row per line item) and `orders_dead_letters` (every other record with its
- * reason). Validation is deterministic, so a record re-read after a crash lands in the same
- * table as the first time.
+ * every record, key and value as strings, plus the exact bytes of those that are not UTF-8);
+ * `cleanedSink` feeds `orders_cleaned` (silver: valid orders, one row per line item) and
+ * `orders_dead_letters` (every other record with its reason and exact key and value).
+ * Validation is deterministic, so a record re-read after a crash lands in the same table as the
+ * first time.
+ *
+ * Opening a sink creates its tables when missing; a table created by an older version, without
+ * a nullable column the schema has since gained (`orders_raw.key_bytes` / `value_bytes`,
+ * `orders_dead_letters.key_base64`), gets it in one schema-change commit
+ * (lib/delta/table.ts `addColumns`); rows written before read it as null.
  *
  * @module
  */
-import { type RecordBatch, Table } from "apache-arrow";
-import { createTable } from "../delta/table.ts";
-import { rawSchema, rawTable } from "../kafka/raw.ts";
+import { type RecordBatch, type Schema, Table } from "apache-arrow";
+import {
+  addColumns,
+  createTable,
+  type CreateTableOptions,
+  type DeltaTable,
+} from "../delta/table.ts";
+import { rawSchema, rawTable } from "./raw.ts";
 import type { TableSink, TableSinkSpec } from "../engine/tables.ts";
 import { type DeadLetter, deadLetterSchema, deadLetterTable } from "./dead_letters.ts";
 import { cleanedSchema, flattenOrders, type OrderRecord } from "./flatten.ts";
@@ -31,8 +42,7 @@ import { parseOrder } from "./validate.ts";
  * ```
  */
 export async function rawSink(location: string): Promise<TableSink> {
-  const table = await createTable(location, rawSchema, {
-    ifNotExists: true,
+  const table = await openOrCreate(location, rawSchema, {
     name: "orders_raw",
     description: "Kafka records of the orders topic, key and value as strings (bronze)",
   });
@@ -62,13 +72,11 @@ export async function rawSink(location: string): Promise<TableSink> {
  * ```
  */
 export async function cleanedSink(cleaned: string, deadLetters: string): Promise<TableSink> {
-  const c = await createTable(cleaned, cleanedSchema, {
-    ifNotExists: true,
+  const c = await openOrCreate(cleaned, cleanedSchema, {
     name: "orders_cleaned",
     description: "Valid orders, one row per line item, with Kafka lineage (silver)",
   });
-  const d = await createTable(deadLetters, deadLetterSchema, {
-    ifNotExists: true,
+  const d = await openOrCreate(deadLetters, deadLetterSchema, {
     name: "orders_dead_letters",
     description: "Kafka records that are not valid orders, with the reason",
   });
@@ -147,6 +155,20 @@ export function openSink(spec: TableSinkSpec): Promise<TableSink> {
   return spec.kind === "raw"
     ? rawSink(spec.table as string)
     : cleanedSink(spec.table as string, spec.deadLetters as string);
+}
+
+/**
+ * The table at `location` with `schema`: created when missing; an existing table lacking some of
+ * the schema's (nullable) columns gains them first.
+ */
+async function openOrCreate(
+  location: string,
+  schema: Schema,
+  opts: CreateTableOptions,
+): Promise<DeltaTable> {
+  const table = await createTable(location, schema, { ...opts, ifNotExists: true });
+  await addColumns(table.storage, schema);
+  return table;
 }
 
 /** The last path segment of a location, or the fallback. */

@@ -13,17 +13,25 @@
  * - Longs must be JSON numbers with an integral value in int64: numeric strings (`"3"`) are
  *   `wrong_type`, fractions (`3.5`) are `wrong_type`, beyond int64 is `out_of_range`.
  *   Integral-valued literals in any notation are accepted (`3.0`, `1e3`). Values beyond 2^53
- *   are re-read from the JSON source text and kept exact as `bigint`.
+ *   are re-read from the JSON source text and kept exact as `bigint`: the re-read scans only
+ *   the order's own fields and its line items' fields, iteratively, so nesting depth never
+ *   matters (a record whose extra field is nested 100,000 levels deep is judged the same with
+ *   a small or a large id; `JSON.parse` itself has no depth limit).
  * - `pincode` is a long (the seed's zip `00725` is the number `725`); a string zip is
  *   `wrong_type`.
  * - Doubles (price, subtotal) must be finite JSON numbers (`1e400` is `out_of_range`).
  * - `line_items` absent, null or `[]` is `no_line_items`; not an array is `wrong_type`;
  *   an element that is not an object is `wrong_type` (null is `null_field`).
- * - Business rules, checked after types: quantity ≥ 1 (`non_positive_quantity`),
- *   price ≥ 0 (`negative_price`; zero is allowed, the catalog has free products),
- *   |subtotal − price × quantity| ≤ one cent (`subtotal_mismatch`).
+ * - Business rules, checked after types, line item by line item: quantity ≥ 1
+ *   (`non_positive_quantity`), price ≥ 0 (`negative_price`; zero is allowed, the catalog has
+ *   free products), |subtotal − price × quantity| ≤ one cent (`subtotal_mismatch`; exactly
+ *   ≤ 0.01 + 1e-9 + |price × quantity| × 1e-15, for binary rounding). The arithmetic is IEEE
+ *   double: when price × quantity, or subtotal − price × quantity, is not a finite number the
+ *   line is `out_of_range` at its `order_item_subtotal` (e.g. quantity 10^10 × price 1e300).
  * - The first problem found is reported, in field order; the message names the field path,
  *   e.g. `line_items[2].order_item_quantity: expected a long, got string "3"`.
+ * - `internal_error` is never a verdict on the input: it means validation itself threw (a bug),
+ *   and the message carries the error. No known input produces it.
  *
  * The common valid path costs one `JSON.parse` plus a typeof check per field.
  * @module
@@ -46,6 +54,7 @@ export const REASON_CODES = [
   "non_positive_quantity",
   "negative_price",
   "subtotal_mismatch",
+  "internal_error",
 ] as const;
 
 /** Why a record was rejected (one of {@link REASON_CODES}). */
@@ -330,7 +339,22 @@ function checkRules(order: Order): ParseFailure | undefined {
     }
     const expected = price * Number(q);
     const sub = it.order_item_subtotal;
-    if (!(Math.abs(sub - expected) <= CENT_TOLERANCE + Math.abs(expected) * 1e-15)) {
+    if (!Number.isFinite(expected)) {
+      return fail(
+        "out_of_range",
+        path(i, "order_item_subtotal"),
+        `price × quantity = ${price} × ${q} is not a finite number`,
+      );
+    }
+    const diff = Math.abs(sub - expected);
+    if (!Number.isFinite(diff)) {
+      return fail(
+        "out_of_range",
+        path(i, "order_item_subtotal"),
+        `subtotal − price × quantity = ${sub} − ${expected} is not a finite number`,
+      );
+    }
+    if (!(diff <= CENT_TOLERANCE + Math.abs(expected) * 1e-15)) {
       return fail(
         "subtotal_mismatch",
         path(i, "order_item_subtotal"),
@@ -380,14 +404,168 @@ function normalize(o: Record<string, unknown>): Order {
   return o as unknown as Order;
 }
 
-function exactReviver(this: unknown, _key: string, value: unknown, context?: { source?: string }) {
-  if (
-    typeof value === "number" && Number.isInteger(value) && !Number.isSafeInteger(value) &&
-    context?.source !== undefined
-  ) {
-    return new ExactNumber(value, context.source);
+// The exact re-read (a long beyond 2^53): the parsed object is kept, and the source text of the
+// numbers in the order's own fields and in its line items' fields is found by scanning the JSON
+// text (already accepted by JSON.parse) without recursion: whatever else is in the record is
+// skipped with a depth counter, so no depth of nesting can overflow the stack.
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const LBRACE = 0x7b;
+const RBRACE = 0x7d;
+const LBRACKET = 0x5b;
+const RBRACKET = 0x5d;
+const MINUS = 0x2d;
+
+/** The source text of the numbers among an object's members, by key (the last member wins, as in JSON.parse). */
+type NumberSources = Map<string, string>;
+
+function skipWs(text: string, i: number): number {
+  for (;;) {
+    const c = text.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return i;
+    i++;
   }
-  return value;
+}
+
+/** Index just past the string literal whose opening quote is at `i`. */
+function stringEnd(text: string, i: number): number {
+  let from = i + 1;
+  for (;;) {
+    const q = text.indexOf('"', from);
+    if (q < 0) throw new Error(`exact re-read: unterminated string at ${i}`);
+    let b = q - 1;
+    while (text.charCodeAt(b) === BACKSLASH) b--;
+    if ((q - 1 - b) % 2 === 0) return q + 1; // an even run of backslashes: the quote is real
+    from = q + 1;
+  }
+}
+
+function isNumberStart(c: number): boolean {
+  return c === MINUS || (c >= 0x30 && c <= 0x39);
+}
+
+/** Index just past the number literal at `i`. */
+function numberEnd(text: string, i: number): number {
+  for (;;) {
+    const c = text.charCodeAt(++i);
+    // digits, '+', '-', '.', 'e', 'E'
+    if (
+      !((c >= 0x30 && c <= 0x39) || c === 0x2b || c === MINUS || c === 0x2e || (c | 0x20) === 0x65)
+    ) {
+      return i;
+    }
+  }
+}
+
+/** Index just past the JSON value at `i` (objects and arrays by depth counting, not recursion). */
+function valueEnd(text: string, i: number): number {
+  const c = text.charCodeAt(i);
+  if (c === QUOTE) return stringEnd(text, i);
+  if (c === LBRACE || c === LBRACKET) {
+    let depth = 0;
+    for (let j = i; j < text.length; j++) {
+      const d = text.charCodeAt(j);
+      if (d === QUOTE) j = stringEnd(text, j) - 1;
+      else if (d === LBRACE || d === LBRACKET) depth++;
+      else if ((d === RBRACE || d === RBRACKET) && --depth === 0) return j + 1;
+    }
+    throw new Error(`exact re-read: unterminated value at ${i}`);
+  }
+  if (isNumberStart(c)) return numberEnd(text, i);
+  // true, false, null
+  let j = i;
+  while (text.charCodeAt(j) >= 0x61 && text.charCodeAt(j) <= 0x7a) j++;
+  if (j === i) throw new Error(`exact re-read: unexpected character at ${i}`);
+  return j;
+}
+
+/**
+ * Walks the members of the object at `i`: `member(key, valueStart)` returns the index just past
+ * the member's value. Returns the index just past the object.
+ */
+function members(text: string, i: number, member: (key: string, at: number) => number): number {
+  i = skipWs(text, i + 1);
+  if (text.charCodeAt(i) === RBRACE) return i + 1;
+  for (;;) {
+    const end = stringEnd(text, i);
+    const raw = text.slice(i + 1, end - 1);
+    const key = raw.includes("\\") ? JSON.parse(text.slice(i, end)) as string : raw;
+    i = skipWs(text, skipWs(text, end) + 1); // past ':'
+    i = skipWs(text, member(key, i));
+    if (text.charCodeAt(i) !== COMMA) return i + 1; // '}'
+    i = skipWs(text, i + 1);
+  }
+}
+
+/** A member handler that records number literals in `into` and skips every other value. */
+function recordNumbers(text: string, into: NumberSources) {
+  return (key: string, at: number): number => {
+    if (isNumberStart(text.charCodeAt(at))) {
+      const end = numberEnd(text, at);
+      into.set(key, text.slice(at, end));
+      return end;
+    }
+    into.delete(key);
+    return valueEnd(text, at);
+  };
+}
+
+/** Number sources of the top-level object and of each element of its (last) `line_items` array. */
+function exactSources(text: string): { top: NumberSources; items: (NumberSources | null)[] } {
+  const top: NumberSources = new Map();
+  let items: (NumberSources | null)[] = [];
+  const topNumber = recordNumbers(text, top);
+  members(text, skipWs(text, 0), (key, at) => {
+    if (key !== "line_items") return topNumber(key, at);
+    items = [];
+    if (text.charCodeAt(at) !== LBRACKET) return topNumber(key, at);
+    top.delete(key);
+    let i = skipWs(text, at + 1);
+    if (text.charCodeAt(i) === RBRACKET) return i + 1;
+    for (;;) {
+      if (text.charCodeAt(i) === LBRACE) {
+        const m: NumberSources = new Map();
+        i = members(text, i, recordNumbers(text, m));
+        items.push(m);
+      } else {
+        items.push(null);
+        i = valueEnd(text, i);
+      }
+      i = skipWs(text, i);
+      if (text.charCodeAt(i) !== COMMA) return i + 1; // ']'
+      i = skipWs(text, i + 1);
+    }
+  });
+  return { top, items };
+}
+
+const TOP_LONGS = ["order_id", "customer_id", "pincode"] as const;
+const ITEM_LONGS = ["order_item_id", "order_item_product_id", "order_item_quantity"] as const;
+
+function isUnsafeInteger(v: unknown): v is number {
+  return typeof v === "number" && Number.isInteger(v) && !Number.isSafeInteger(v);
+}
+
+/** Replaces, in place, each long field beyond 2^53 with its value and exact source text. */
+function attachSources(o: Record<string, unknown>, text: string): void {
+  const sources = exactSources(text);
+  const exact = (target: Record<string, unknown>, key: string, from: NumberSources | null) => {
+    const v = target[key];
+    if (!isUnsafeInteger(v)) return;
+    const source = from?.get(key);
+    if (source === undefined) throw new Error(`exact re-read: no source text for ${key}`);
+    target[key] = new ExactNumber(v, source);
+  };
+  for (const k of TOP_LONGS) exact(o, k, sources.top);
+  const items = o.line_items;
+  if (!Array.isArray(items)) return;
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i];
+    if (typeof it !== "object" || it === null || Array.isArray(it)) continue;
+    for (const k of ITEM_LONGS) exact(it, k, sources.items[i] ?? null);
+  }
 }
 
 function utf8Length(s: string): number {
@@ -412,8 +590,14 @@ export function parseOrder(
   try {
     return parseUnsafe(input, opts?.maxBytes ?? DEFAULT_MAX_BYTES);
   } catch (e) {
-    // Defensive: no known input reaches here; keep the promise of never throwing.
-    return fail("not_json", undefined, `could not read the record: ${(e as Error)?.message ?? e}`);
+    // No known input reaches here: a throw is a bug of ours, never a verdict on the record.
+    return fail(
+      "internal_error",
+      undefined,
+      `validation failed with an internal error (not a problem of the record): ${
+        e instanceof Error ? `${e.name}: ${e.message}` : String(e)
+      }`,
+    );
   }
 }
 
@@ -439,7 +623,8 @@ function parseUnsafe(input: string | Uint8Array | null | undefined, maxBytes: nu
     if (text.includes("\uFFFD")) {
       try {
         fatalDecoder.decode(input);
-      } catch {
+      } catch (e) {
+        if (!(e instanceof TypeError)) throw e; // only a decoding error says the bytes are bad
         return fail("invalid_utf8", undefined, "record value is not valid UTF-8");
       }
     }
@@ -448,17 +633,18 @@ function parseUnsafe(input: string | Uint8Array | null | undefined, maxBytes: nu
   try {
     parsed = JSON.parse(text);
   } catch (e) {
-    return fail("not_json", undefined, `record value is not JSON: ${(e as Error).message}`);
+    if (!(e instanceof SyntaxError)) throw e; // only a syntax error says the text is not JSON
+    return fail("not_json", undefined, `record value is not JSON: ${e.message}`);
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     return fail("not_object", undefined, `expected a JSON object, got ${describe(parsed)}`);
   }
-  let obj = parsed as Record<string, unknown>;
+  const obj = parsed as Record<string, unknown>;
   let c = checkTypes(obj, false);
   let exact = false;
   if (c === NEEDS_EXACT) {
-    // Rare: a long beyond 2^53. Re-read with the source text of each number to keep it exact.
-    obj = JSON.parse(text, exactReviver as (k: string, v: unknown) => unknown);
+    // Rare: a long beyond 2^53. Attach the source text of each such number to keep it exact.
+    attachSources(obj, text);
     c = checkTypes(obj, true);
     exact = true;
   }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { type Data, makeVector, Type } from "apache-arrow";
 import {
+  binaryFromBytes,
   int32Data,
   int64Data,
   int64Values,
@@ -209,14 +210,46 @@ Deno.test("utf8FromBytes: agrees with decode-then-encode on random batches", () 
       }
       values.push(b);
     }
-    const d = utf8FromBytes(values);
+    const invalid: number[] = [];
+    const d = utf8FromBytes(values, invalid);
     assert.deepEqual(
       read(d),
       values.map((v) => (v === null ? null : lenient.decode(v))),
       `batch ${batch}`,
     );
     assert.equal(isValidUtf8(d.values), true);
+    // The rows reported invalid are exactly those TextDecoder's fatal mode rejects, ascending.
+    const expected = values.flatMap((v, i) => (v !== null && !strictlyValid(v) ? [i] : []));
+    assert.deepEqual(invalid, expected, `batch ${batch}: invalid rows`);
   }
+});
+
+Deno.test("binaryFromBytes: exact bytes and nulls; with rows, only those rows are set", () => {
+  const values = [
+    enc.encode("a"),
+    null,
+    new Uint8Array([0x62, 0xff]),
+    new Uint8Array(0),
+    shifted(
+      new Uint8Array([0xc0, 0xaf, 0x00]),
+      3,
+    ),
+  ];
+  const bytes = (d: Data) => read(d).map((v) => (v === null ? null : [...(v as Uint8Array)]));
+  const all = binaryFromBytes(values);
+  assert.equal(all.typeId, Type.Binary);
+  assert.deepEqual(bytes(all), [[0x61], null, [0x62, 0xff], [], [0xc0, 0xaf, 0x00]]);
+  assert.equal(all.nullCount, 1);
+  const some = binaryFromBytes(values, [2, 4]);
+  assert.deepEqual(bytes(some), [null, null, [0x62, 0xff], null, [0xc0, 0xaf, 0x00]]);
+  assert.equal(some.nullCount, 3);
+  assert.deepEqual([...some.valueOffsets], [0, 0, 0, 2, 2, 5]);
+  const none = binaryFromBytes(values, []);
+  assert.deepEqual(bytes(none), [null, null, null, null, null]);
+  assert.equal(none.nullCount, 5);
+  assert.deepEqual(bytes(binaryFromBytes([])), []);
+  // A listed row that is null stays null.
+  assert.deepEqual(bytes(binaryFromBytes(values, [1, 3])), [null, null, null, [], null]);
 });
 
 Deno.test("utf8FromBytes: empty and all-null columns", () => {

@@ -5,7 +5,8 @@
  * 1. Tables our writer produces (every type with nulls; partitioned by string/date/int/boolean/
  *    timestamp with special characters and nulls; overwrite removes; txn actions and a txn-only
  *    commit; a checkpoint with later commits; the orders_cleaned shape; the same table with the
- *    JSON commits before the checkpoint deleted) are read by Spark: schema, rows, COUNT(*),
+ *    JSON commits before the checkpoint deleted; a table whose schema gained nullable columns by
+ *    an ADD COLUMNS commit and by an append with mergeSchema) are read by Spark: schema, rows, COUNT(*),
  *    MIN/MAX (from our stats and by scanning), history, versionAsOf, txn versions.
  * 2. A table Spark writes (partitioned with special characters and nulls, checkpointInterval 3,
  *    deletion vectors off, DELETE/UPDATE/INSERT OVERWRITE, a txn) is read by our reader at every
@@ -18,6 +19,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as arrow from "apache-arrow";
 import {
+  addColumns,
+  append,
   createTable,
   history,
   type HistoryEntry,
@@ -26,6 +29,7 @@ import {
 } from "../../lib/delta/mod.ts";
 import { schemaToString, toArrowSchema } from "../../lib/delta/schema.ts";
 import { openStorage } from "../../lib/storage/mod.ts";
+import { binaryFromBytes } from "../../lib/arrow/columns.ts";
 import { flattenOrders, type OrderRecord, parseOrder } from "../../lib/orders/mod.ts";
 import { canonRows, sortRows, stableJson } from "../support/canon.ts";
 import { ALL_TYPES_SCHEMA, allTypesTable, column, strings } from "../support/delta_fixtures.ts";
@@ -298,6 +302,62 @@ async function writeOurTables(root: string): Promise<Expected[]> {
       versions: [10],
       checkpointVersion: 10,
       filters: orderFilters,
+    });
+  }
+
+  // E. Schema evolution (orders_raw / orders_dead_letters gaining columns): a nullable binary
+  // column added by a metaData-only ADD COLUMNS commit, then an int column added by an append
+  // with mergeSchema. Older files read the new columns as null; time travel sees the old schema.
+  {
+    const path = join(root, "evolved");
+    const v1 = new arrow.Schema([
+      new arrow.Field("id", new arrow.Int64(), false),
+      new arrow.Field("s", new arrow.Utf8(), true),
+    ]);
+    const v2 = new arrow.Schema([...v1.fields, new arrow.Field("b", new arrow.Binary(), true)]);
+    const v3 = new arrow.Schema([...v2.fields, new arrow.Field("n", new arrow.Int32(), true)]);
+    const ids = (xs: bigint[]) => column(new arrow.Int64(), xs, BigInt64Array);
+    const t = await createTable(path, v1);
+    const r1 = tableOf(v1, [ids([1n, 2n]), strings(["a", null])]);
+    await t.append(r1); // 1
+    await addColumns(path, v2); // 2
+    const r3 = tableOf(v2, [
+      ids([3n, 4n]),
+      strings(["c", "d"]),
+      binaryFromBytes([new Uint8Array([0xff, 0x00, 0xfe]), null]),
+    ]);
+    await t.append(r3); // 3
+    const r4 = tableOf(v3, [
+      ids([5n, 6n]),
+      strings([null, "f"]),
+      binaryFromBytes([null, new Uint8Array(0)]),
+      column(new arrow.Int32(), [7, null], Int32Array),
+    ]);
+    await append(path, r4, { mergeSchema: true }); // 4
+    const widen = (rows: Rows, cols: string[]) =>
+      rows.map((r) => ({ ...Object.fromEntries(cols.map((c) => [c, null])), ...(r as Row) }));
+    const one = canonRows(r1);
+    out.push({
+      name: "evolved",
+      path,
+      rows: new Map([
+        [1, one],
+        [2, sortRows(widen(one, ["b"]))],
+        [3, sortRows(widen([...one, ...canonRows(r3)], ["b"]))],
+        [4, sortRows(widen([...one, ...canonRows(r3), ...canonRows(r4)], ["b", "n"]))],
+      ]),
+      latest: 4,
+      txns: new Map(),
+      aggregates: { id: "int", n: "int" },
+      fromStats: ["id"], // older files have no stats for n: Spark scans for it
+      history: true,
+      versions: [1, 2, 3],
+      filters: [
+        ["b IS NULL", (r) => r.b === null],
+        ["b = X'FF00FE'", (r) => r.b === "ff00fe"],
+        ["n = 7", (r) => r.n === "7"],
+        ["n IS NULL", (r) => r.n === null],
+      ],
     });
   }
   return out;

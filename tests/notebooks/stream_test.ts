@@ -110,7 +110,16 @@ Deno.test("raw stream: data/ to orders_raw exactly once, idempotent rerun, only 
         "offset",
         "timestamp",
         "timestampType",
+        "key_bytes",
+        "value_bytes",
       ]);
+      // The one value that is not UTF-8 keeps its exact bytes; every other row has none.
+      const withBytes = v.rows.filter((r: Record<string, unknown>) => r.value_bytes !== null);
+      assert.deepEqual(
+        withBytes.map((r: Record<string, unknown>) => [r.key, r.value_bytes]),
+        [["bad", "7bfffe7d"]],
+      );
+      assert.ok(v.rows.every((r: Record<string, unknown>) => r.key_bytes === null));
     }
   } finally {
     await cleanup();

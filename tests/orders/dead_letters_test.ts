@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { deadLetterSchema, deadLetterTable } from "../../lib/orders/dead_letters.ts";
 
 const enc = new TextEncoder();
@@ -69,5 +70,49 @@ Deno.test("dead letters: raw key/value, base64 for invalid UTF-8, coordinates an
 Deno.test("dead letters: an empty batch is an empty table with the schema", () => {
   const t = deadLetterTable([], 0);
   assert.equal(t.numRows, 0);
-  assert.equal(t.schema.fields.length, 11);
+  assert.equal(t.schema.fields.length, 12);
+});
+
+Deno.test("dead letters: a key that is not UTF-8 is kept exactly, in key_base64, as values are", () => {
+  const badKey = new Uint8Array([0x31, 0xff, 0xfe, 0x00, 0xc3]);
+  const fffdKey = enc.encode("k\uFFFD"); // a real U+FFFD is valid UTF-8: kept as text
+  const row = (key: Uint8Array | null, value: Uint8Array | null, offset: string) => ({
+    key,
+    value,
+    topic: "orders",
+    partition: 2,
+    offset,
+    timestampMs: 1,
+    reason: "not_json" as const,
+    error: "e",
+  });
+  const t = deadLetterTable([
+    row(badKey, enc.encode("x"), "0"),
+    row(fffdKey, new Uint8Array([0xff]), "1"),
+    row(null, null, "2"),
+    row(new Uint8Array(0), enc.encode("y"), "3"),
+  ], 0);
+  assert.equal(deadLetterSchema.fields.at(-1)!.name, "key_base64");
+  assert.equal(deadLetterSchema.fields.at(-1)!.nullable, true);
+  assert.deepEqual(t.getChild("key")!.toArray(), [null, "k\uFFFD", null, ""]);
+  assert.deepEqual(t.getChild("key_base64")!.toArray(), [
+    Buffer.from(badKey).toString("base64"),
+    null,
+    null,
+    null,
+  ]);
+  assert.deepEqual(t.getChild("value")!.toArray(), ["x", null, null, "y"]);
+  assert.deepEqual(t.getChild("value_base64")!.toArray(), [null, "/w==", null, null]);
+  // Replay: key_base64 decoded, else the key's UTF-8, gives back every key byte for byte.
+  const keys = [badKey, fffdKey, null, new Uint8Array(0)];
+  keys.forEach((k, i) => {
+    const b64 = t.getChild("key_base64")!.get(i) as string | null;
+    const text = t.getChild("key")!.get(i) as string | null;
+    const back = b64 !== null
+      ? new Uint8Array(Buffer.from(b64, "base64"))
+      : text === null
+      ? null
+      : enc.encode(text);
+    assert.deepEqual(back, k, `row ${i}`);
+  });
 });

@@ -59,9 +59,11 @@ Deno.test("parseOrder: every corpus case gives its expected reason and field", (
       assert.equal(r.field, c.field, `${c.name}: ${r.message}`);
     }
   }
-  // Every reason code except too_large (tested below) appears in the corpus.
+  // Every reason code except too_large and internal_error (tested below) appears in the corpus.
   const seen = new Set(cases.map((c) => c.expected));
-  for (const code of REASON_CODES) if (code !== "too_large") assert.ok(seen.has(code), code);
+  for (const code of REASON_CODES) {
+    if (code !== "too_large" && code !== "internal_error") assert.ok(seen.has(code), code);
+  }
 });
 
 Deno.test("parseOrder: tombstones and input-level failures", () => {
@@ -223,4 +225,175 @@ Deno.test("parseOrder: never throws on hostile input", () => {
     const r = parseOrder(s);
     assert.equal(r.ok, false, s.slice(0, 40));
   }
+});
+
+/** The seed order with one line item's quantity, price and subtotal given as JSON literals. */
+function lineLiterals(q: string, p: string, s: string): string {
+  return SEED.replace('"order_item_quantity":1', `"order_item_quantity":${q}`)
+    .replace('"order_item_product_price":299.98', `"order_item_product_price":${p}`)
+    .replace('"order_item_subtotal":299.98', `"order_item_subtotal":${s}`);
+}
+
+Deno.test("issue 20 (1): price × quantity that is not finite is out_of_range, never a pass", () => {
+  // The issue's record: 10^10 × 1e300 = Infinity made the tolerance Infinity, so any subtotal passed.
+  const record = lineLiterals("10000000000", "1e300", "5.0");
+  const r = parseOrder(record);
+  const msg = bad(r, "out_of_range", "line_items[0].order_item_subtotal");
+  assert.match(msg, /price × quantity = 1e\+300 × 10000000000 is not a finite number/);
+  // Also as bytes, with the subtotal Infinity would have "matched", and in a later line item.
+  bad(parseOrder(new TextEncoder().encode(record)), "out_of_range");
+  bad(parseOrder(lineLiterals("10000000000", "1e300", "1.7976931348623157e308")), "out_of_range");
+  const second = seedWith((o) => {
+    const items = o.line_items as Record<string, unknown>[];
+    items.push({ ...items[0], order_item_quantity: 2, order_item_product_price: 1e308 });
+  });
+  bad(parseOrder(second), "out_of_range", "line_items[1].order_item_subtotal");
+  // An exact quantity beyond 2^53 (a bigint) takes the same check.
+  bad(
+    parseOrder(lineLiterals("9007199254740993", "1e300", "5")),
+    "out_of_range",
+    "line_items[0].order_item_subtotal",
+  );
+  // subtotal − price × quantity overflowing is out_of_range too (the same field).
+  assert.match(
+    bad(
+      parseOrder(lineLiterals("1", "1.7e308", "-1.7e308")),
+      "out_of_range",
+      "line_items[0].order_item_subtotal",
+    ),
+    /subtotal − price × quantity = .* is not a finite number/,
+  );
+  // Large but finite products keep the one-cent rule (with its 1e-15 relative slack).
+  ok(parseOrder(lineLiterals("10", "1e300", "1e301")));
+  bad(parseOrder(lineLiterals("10", "1e300", "5.0")), "subtotal_mismatch");
+  ok(parseOrder(lineLiterals("10000000000", "0", "0")));
+  // Rule order within a line: quantity, then price, then the subtotal arithmetic.
+  bad(parseOrder(lineLiterals("0", "1e300", "5")), "non_positive_quantity");
+  bad(parseOrder(lineLiterals("10000000000", "-1e300", "5")), "negative_price");
+});
+
+Deno.test("issue 20 (1): NaN and Infinity never get in, wherever they are", () => {
+  // JSON has no NaN/Infinity literals: those are not_json; 1e400 reads as Infinity.
+  bad(parseOrder(lineLiterals("1", "NaN", "1")), "not_json");
+  bad(parseOrder(lineLiterals("1", "Infinity", "1")), "not_json");
+  bad(parseOrder(lineLiterals("1", "-Infinity", "1")), "not_json");
+  bad(
+    parseOrder(lineLiterals("1", "1e400", "1")),
+    "out_of_range",
+    "line_items[0].order_item_product_price",
+  );
+  bad(
+    parseOrder(lineLiterals("1", "1", "-1e400")),
+    "out_of_range",
+    "line_items[0].order_item_subtotal",
+  );
+  bad(
+    parseOrder(lineLiterals("1e400", "1", "1")),
+    "out_of_range",
+    "line_items[0].order_item_quantity",
+  );
+  bad(parseOrder(SEED.replace('"pincode":28601', '"pincode":-1e400')), "out_of_range", "pincode");
+  bad(parseOrder(lineLiterals("1", '"NaN"', "1")), "wrong_type");
+  // Unknown extra fields are never read, so a huge number there changes nothing.
+  ok(parseOrder(SEED.replace('"line_items"', '"note":1e400,"line_items"')));
+});
+
+/** The seed order with an extra field nested `depth` arrays deep and the given order_id. */
+function deepOrder(depth: number, orderId: string): string {
+  return SEED.replace('"order_id":1', `"order_id":${orderId}`)
+    .replace('"line_items"', `"extra":${"[".repeat(depth)}${"]".repeat(depth)},"line_items"`);
+}
+
+Deno.test("issue 20 (2): nesting depth never changes the outcome, with a small or a large id", () => {
+  for (const depth of [10_000, 100_000]) {
+    // The issue's record: 10,000 levels and an order_id past 2^53 was not_json (stack overflow).
+    assert.equal(ok(parseOrder(deepOrder(depth, "9007199254740993"))).order_id, 9007199254740993n);
+    assert.equal(ok(parseOrder(deepOrder(depth, "1"))).order_id, 1);
+    assert.equal(
+      ok(parseOrder(new TextEncoder().encode(deepOrder(depth, "-9223372036854775808")))).order_id,
+      -9223372036854775808n,
+    );
+    bad(parseOrder(deepOrder(depth, "9223372036854775808")), "out_of_range", "order_id");
+  }
+  // Deep objects, deep nesting inside a line item, strings full of brackets and quotes.
+  const deepObject = '{"a":'.repeat(50_000) + "1" + "}".repeat(50_000);
+  const tricky = SEED.replace('"order_id":1', '"order_id":12345678901234567890'.slice(0, 30))
+    .replace('"line_items"', `"x":${deepObject},"s":"]}\\"{[\\\\","line_items"`)
+    .replace(
+      '"order_item_id":1',
+      `"deep":${"[".repeat(20_000)}${"]".repeat(20_000)},"order_item_id":1`,
+    );
+  assert.equal(ok(parseOrder(tricky)).order_id, 1234567890123456789n);
+  // Near the size limit: about 500,000 levels in 1 MiB.
+  const half = (DEFAULT_MAX_BYTES - SEED.length - 40) >> 1;
+  const huge = deepOrder(half, "9007199254740993");
+  assert.ok(new TextEncoder().encode(huge).length <= DEFAULT_MAX_BYTES);
+  assert.equal(ok(parseOrder(huge)).order_id, 9007199254740993n);
+});
+
+Deno.test("issue 20 (2): the exact re-read follows JSON.parse (last duplicate wins, escaped keys, whitespace)", () => {
+  const big = "9007199254740993";
+  // A duplicate key: the last one counts, for the value and for its exact text.
+  assert.equal(
+    ok(parseOrder(SEED.replace('"order_id":1', `"order_id":5,"order_id":${big}`))).order_id,
+    9007199254740993n,
+  );
+  assert.equal(
+    ok(parseOrder(SEED.replace('"order_id":1', `"order_id":${big},"order_id":5`))).order_id,
+    5,
+  );
+  // An escaped key is the same key.
+  assert.equal(
+    ok(parseOrder(SEED.replace('"order_id":1', `"order\\u005fid":${big}`))).order_id,
+    9007199254740993n,
+  );
+  // Whitespace everywhere.
+  const spaced = SEED.replace('"order_item_id":1', `"order_item_id":${big}`)
+    .replace(/([{}\[\]:,])/g, " \n\t$1\r ");
+  assert.equal(ok(parseOrder(spaced)).line_items[0].order_item_id, 9007199254740993n);
+  // A field named like a line-item field deeper down is not the line item's.
+  const nested = SEED.replace(
+    '"order_item_id":1,',
+    `"meta":{"order_item_id":1,"order_item_quantity":3},"order_item_id":${big},`,
+  ).replace('"order_item_quantity":1', '"order_item_quantity":1');
+  const o = ok(parseOrder(nested));
+  assert.equal(o.line_items[0].order_item_id, 9007199254740993n);
+  assert.equal(o.line_items[0].order_item_quantity, 1);
+  // line_items given twice: the last array is the one read, exactly.
+  const twice = SEED.replace(
+    '"line_items"',
+    '"line_items":[{"order_item_id":7}],"line_items"',
+  ).replace('"order_item_id":1', `"order_item_id":${big}`);
+  assert.equal(ok(parseOrder(twice)).line_items[0].order_item_id, 9007199254740993n);
+  // Several line items, exact values in the second one only.
+  const two = seedWith((x) => {
+    const items = x.line_items as Record<string, unknown>[];
+    items.push({ ...items[0] });
+  }).replace(
+    /"order_item_product_id":957(?![\s\S]*"order_item_product_id")/,
+    `"order_item_product_id":${big}`,
+  );
+  const t = ok(parseOrder(two));
+  assert.equal(t.line_items[0].order_item_product_id, 957);
+  assert.equal(t.line_items[1].order_item_product_id, 9007199254740993n);
+});
+
+Deno.test("internal_error: a throw inside validation is reported as such, never as bad input", () => {
+  assert.ok(REASON_CODES.includes("internal_error"));
+  // A value object whose byte length cannot be read: the validator itself fails.
+  const broken = {
+    get byteLength(): number {
+      throw new Error("boom");
+    },
+  } as unknown as Uint8Array;
+  const r = parseOrder(broken);
+  assert.equal(r.ok, false);
+  if (r.ok) return;
+  assert.equal(r.reason, "internal_error");
+  assert.equal(r.field, undefined);
+  assert.match(r.message, /internal error/);
+  assert.match(r.message, /Error: boom/);
+  // Real bad input keeps its own reasons.
+  bad(parseOrder("{"), "not_json");
+  bad(parseOrder(new Uint8Array([0xff])), "invalid_utf8");
 });
