@@ -158,12 +158,14 @@ export async function ensureTopic(
   admin: Admin,
   topic: string,
   partitions: number,
+  configs: Record<string, string> = {},
 ): Promise<number> {
   const existing = await topicPartitions(admin, topic);
   if (existing !== undefined) return existing;
+  const configEntries = Object.entries(configs).map(([name, value]) => ({ name, value }));
   try {
     await admin.createTopics({
-      topics: [{ topic, numPartitions: partitions }],
+      topics: [{ topic, numPartitions: partitions, configEntries }],
       waitForLeaders: true,
     });
   } catch (e) {
@@ -171,6 +173,34 @@ export async function ensureTopic(
     if (!/TOPIC_ALREADY_EXISTS|already exists/i.test(String((e as Error).message))) throw e;
   }
   return (await topicPartitions(admin, topic)) ?? partitions;
+}
+
+/** The record-size settings a topic holds records by, so a topic made from it holds the same. */
+const SIZE_CONFIGS = ["max.message.bytes", "segment.bytes"];
+
+/**
+ * A topic's record-size settings that differ from the broker's defaults (`max.message.bytes`,
+ * `segment.bytes`), to create an output topic that can hold every record of its input.
+ *
+ * @example
+ * ```ts
+ * import type { Admin } from "kafkajs";
+ * import { ensureTopic, sizeConfigs } from "./client.ts";
+ * async function mirror(admin: Admin) {
+ *   await ensureTopic(admin, "processed_orders", 3, await sizeConfigs(admin, "retail-data-new"));
+ * }
+ * ```
+ */
+export async function sizeConfigs(admin: Admin, topic: string): Promise<Record<string, string>> {
+  const res = await admin.describeConfigs({
+    resources: [{ type: 2, /* TOPIC */ name: topic, configNames: SIZE_CONFIGS }],
+    includeSynonyms: false,
+  });
+  const out: Record<string, string> = {};
+  for (const e of res.resources[0]?.configEntries ?? []) {
+    if (!e.isDefault && e.configValue !== null) out[e.configName] = e.configValue;
+  }
+  return out;
 }
 
 /** Throws {@link TopicNotFoundError} unless the topic exists; returns its partition count. */

@@ -268,6 +268,10 @@ export function explainKafkaError(error: unknown, settings: KafkaSettings): stri
   const servers = settings.bootstrapServers.join(",");
   const text = chainOf(error).map((l) => l.text).join(" | ");
   const tls = settings.securityProtocol === "SASL_SSL";
+  if (/MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE|larger than the max message size/i.test(text)) {
+    return `a record is larger than its topic on ${servers} accepts: raise the output topic's ` +
+      "max.message.bytes (and segment.bytes) to at least its input topic's";
+  }
   if (/SASL_AUTHENTICATION_FAILED|SaslAuthenticationFailed|Authentication failed/i.test(text)) {
     return `authentication failed on ${servers} (SASL PLAIN): the broker rejected the API key or ` +
       "secret; check KAFKA_API_KEY and KAFKA_API_SECRET";
