@@ -29,3 +29,4 @@ export * from "./partition.ts";
 export * from "./scan.ts";
 export * from "./optimize.ts";
 export * from "./vacuum.ts";
+export * from "./maintenance.ts";

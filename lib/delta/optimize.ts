@@ -4,6 +4,9 @@
  * `dataChange: false` so streaming readers of the table are not disturbed. Nothing to compact
  * (no partition with two or more small files) → no commit.
  *
+ * {@link compactBins} (the rewrite and its commit) is shared with auto-compaction
+ * (maintenance.ts), which chooses its own bins and marks its commits `auto: "true"`.
+ *
  * @module
  */
 import * as arrow from "apache-arrow";
@@ -11,10 +14,11 @@ import type { Storage } from "../storage/storage.ts";
 import { openStorage } from "../storage/mod.ts";
 import type { Action, AddAction, RemoveAction } from "./actions.ts";
 import { commit, makeCommitInfo } from "./commit.ts";
+import { CommitRetriesExhaustedError, ConcurrentModificationError } from "./errors.ts";
 import { encodeParquet } from "./parquet.ts";
 import { encodeAddPath, partitionDirectory } from "./partition.ts";
 import { scanFiles } from "./scan.ts";
-import { checkWritable, loadSnapshot } from "./snapshot.ts";
+import { checkWritable, loadSnapshot, type Snapshot } from "./snapshot.ts";
 import { computeStats, statsOptionsFromConfiguration } from "./stats.ts";
 import { maybeCheckpoint } from "./table.ts";
 
@@ -112,6 +116,43 @@ export async function optimize(
     ? snap.files.filter((f) => opts.partitionFilter!(f.partitionValues ?? {}))
     : snap.files;
   const bins = planBins(candidates, snap.partitionColumns, targetSize);
+  return compactBins(storage, snap, bins, {
+    targetSize,
+    compression: opts.compression,
+    maxAttempts: opts.maxAttempts,
+  });
+}
+
+/** Options for {@link compactBins}. */
+export interface CompactBinsOptions {
+  /** The target size recorded in commitInfo (bytes). */
+  targetSize: number;
+  /** Parquet codec of the new files (default snappy). */
+  compression?: "snappy" | "zstd";
+  /** Commit attempts (default 15). */
+  maxAttempts?: number;
+  /** Auto compaction (commitInfo `operationParameters.auto = "true"`, as Spark's). */
+  auto?: boolean;
+  /** Called when the new files are written and the commit is not yet attempted (crash tests). */
+  beforeCommit?: () => void;
+  /** Called once the commit landed, before the checkpoint (crash tests). */
+  afterCommit?: () => void;
+}
+
+/**
+ * Rewrite each bin of small files of `snap` into one file and commit, in one version on top of
+ * `snap.version`, the removes of the inputs and the adds of the outputs, all `dataChange: false`
+ * (stats recomputed from the rows). Concurrent appends do not conflict (the commit retries
+ * above them); a concurrent removal of one of the inputs fails the compaction with
+ * ConcurrentModificationError, and the files it wrote are deleted again (best effort; they are
+ * never referenced, so VACUUM would take them anyway). No bins → no commit.
+ */
+export async function compactBins(
+  storage: Storage,
+  snap: Snapshot,
+  bins: AddAction[][],
+  opts: CompactBinsOptions,
+): Promise<OptimizeResult> {
   const result: OptimizeResult = {
     version: undefined,
     numFilesAdded: 0,
@@ -135,74 +176,91 @@ export async function optimize(
   const adds: AddAction[] = [];
   const removes: RemoveAction[] = [];
   const partitions = new Set<string>();
-  for (const bin of bins) {
-    const parts: arrow.Table[] = [];
-    for await (
-      const t of scanFiles(storage, bin, snap.schema, snap.partitionColumns, {
-        columns: dataColumns,
-      })
-    ) parts.push(t);
-    const merged = new arrow.Table(parts[0].schema, parts.flatMap((p) => p.batches));
-    const bytes = encodeParquet(merged, { compression: codec });
-    const values = bin[0].partitionValues ?? {};
-    const dir = snap.partitionColumns.length
-      ? partitionDirectory(snap.partitionColumns, values)
-      : "";
-    const name = `part-00000-${crypto.randomUUID()}-c000.${codec}.parquet`;
-    const rel = dir ? `${dir}/${name}` : name;
-    await storage.put(rel, bytes);
-    adds.push({
-      path: encodeAddPath(rel),
-      partitionValues: values,
-      size: bytes.length,
-      modificationTime: now,
-      dataChange: false,
-      stats: computeStats(merged, snap.schema, statsOpts),
-    });
-    for (const f of bin) {
-      removes.push({
-        path: f.path,
-        deletionTimestamp: now,
+  const written: string[] = [];
+  let committing = false;
+  try {
+    for (const bin of bins) {
+      const parts: arrow.Table[] = [];
+      for await (
+        const t of scanFiles(storage, bin, snap.schema, snap.partitionColumns, {
+          columns: dataColumns,
+        })
+      ) parts.push(t);
+      const merged = new arrow.Table(parts[0].schema, parts.flatMap((p) => p.batches));
+      const bytes = encodeParquet(merged, { compression: codec });
+      const values = bin[0].partitionValues ?? {};
+      const dir = snap.partitionColumns.length
+        ? partitionDirectory(snap.partitionColumns, values)
+        : "";
+      const name = `part-00000-${crypto.randomUUID()}-c000.${codec}.parquet`;
+      const rel = dir ? `${dir}/${name}` : name;
+      written.push(rel);
+      await storage.put(rel, bytes);
+      adds.push({
+        path: encodeAddPath(rel),
+        partitionValues: values,
+        size: bytes.length,
+        modificationTime: now,
         dataChange: false,
-        extendedFileMetadata: true,
-        partitionValues: f.partitionValues,
-        size: f.size,
+        stats: computeStats(merged, snap.schema, statsOpts),
       });
+      for (const f of bin) {
+        removes.push({
+          path: f.path,
+          deletionTimestamp: now,
+          dataChange: false,
+          extendedFileMetadata: true,
+          partitionValues: f.partitionValues,
+          size: f.size,
+        });
+      }
+      partitions.add(dir);
+      result.numRows += merged.numRows;
+      result.numBytesAdded += bytes.length;
+      result.numBytesRemoved += bin.reduce((s, f) => s + f.size, 0);
     }
-    partitions.add(dir);
-    result.numRows += merged.numRows;
-    result.numBytesAdded += bytes.length;
-    result.numBytesRemoved += bin.reduce((s, f) => s + f.size, 0);
-  }
-  result.numFilesAdded = adds.length;
-  result.numFilesRemoved = removes.length;
-  result.numPartitionsOptimized = partitions.size;
+    result.numFilesAdded = adds.length;
+    result.numFilesRemoved = removes.length;
+    result.numPartitionsOptimized = partitions.size;
 
-  const actions: Action[] = [
-    ...removes.map((remove) => ({ remove })),
-    ...adds.map((add) => ({ add })),
-  ];
-  const info = makeCommitInfo("OPTIMIZE", {
-    predicate: "[]",
-    zOrderBy: "[]",
-    targetSize: String(targetSize),
-  }, {
-    timestamp: now,
-    isolationLevel: "SnapshotIsolation",
-    isBlindAppend: false,
-    operationMetrics: {
-      numAddedFiles: String(result.numFilesAdded),
-      numRemovedFiles: String(result.numFilesRemoved),
-      numAddedBytes: String(result.numBytesAdded),
-      numRemovedBytes: String(result.numBytesRemoved),
-      numBatches: String(bins.length),
-      numPartitionsOptimized: String(result.numPartitionsOptimized),
-    },
-  });
-  const committed = await commit(storage, snap.version, actions, info, {
-    maxAttempts: opts.maxAttempts,
-  });
-  result.version = committed.version;
-  await maybeCheckpoint(storage, committed.version, snap.configuration);
+    const actions: Action[] = [
+      ...removes.map((remove) => ({ remove })),
+      ...adds.map((add) => ({ add })),
+    ];
+    const info = makeCommitInfo("OPTIMIZE", {
+      predicate: "[]",
+      zOrderBy: "[]",
+      auto: String(opts.auto ?? false),
+      targetSize: String(opts.targetSize),
+    }, {
+      timestamp: Date.now(),
+      isolationLevel: "SnapshotIsolation",
+      isBlindAppend: false,
+      operationMetrics: {
+        numAddedFiles: String(result.numFilesAdded),
+        numRemovedFiles: String(result.numFilesRemoved),
+        numAddedBytes: String(result.numBytesAdded),
+        numRemovedBytes: String(result.numBytesRemoved),
+        numBatches: String(bins.length),
+        numPartitionsOptimized: String(result.numPartitionsOptimized),
+      },
+    });
+    opts.beforeCommit?.();
+    committing = true;
+    const committed = await commit(storage, snap.version, actions, info, {
+      maxAttempts: opts.maxAttempts,
+    });
+    result.version = committed.version;
+  } catch (e) {
+    // Surely not committed (failed before the commit, or the commit lost for good): the new
+    // files are referenced by nothing; remove them (best effort). After an ambiguous failure of
+    // the commit itself (a storage error) they stay: VACUUM takes them if they are orphans.
+    const definite = !committing || e instanceof ConcurrentModificationError ||
+      e instanceof CommitRetriesExhaustedError;
+    if (definite) { for (const rel of written) await storage.delete(rel).catch(() => {}); }
+    throw e;
+  }
+  opts.afterCommit?.();
+  await maybeCheckpoint(storage, result.version, snap.configuration);
   return result;
 }

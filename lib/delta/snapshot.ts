@@ -19,7 +19,7 @@ import type {
   RemoveAction,
   Txn,
 } from "./actions.ts";
-import { readCheckpoint } from "./checkpoint.ts";
+import { parseInterval, readCheckpoint } from "./checkpoint.ts";
 import {
   CorruptLogError,
   TableNotFoundError,
@@ -382,6 +382,15 @@ function fromReplay(
   };
 }
 
+/** Default `delta.deletedFileRetentionDuration`: 1 week, as Delta. */
+export const DEFAULT_DELETED_FILE_RETENTION_MS = 7 * 86_400_000;
+
+/** How long tombstones are kept: `delta.deletedFileRetentionDuration`, default 1 week. */
+export function tombstoneRetentionMs(configuration: Record<string, string> | undefined): number {
+  return parseInterval(configuration?.["delta.deletedFileRetentionDuration"]) ??
+    DEFAULT_DELETED_FILE_RETENTION_MS;
+}
+
 /** Commit times an advanced snapshot keeps. */
 const MAX_ADVANCED_TIMESTAMPS = 1000;
 
@@ -428,8 +437,13 @@ export async function advanceSnapshot(prev: Snapshot, storage?: Storage): Promis
   replay.protocol = prev.protocol;
   replay.metadata = prev.metadata;
   for (const f of prev.files) replay.files.set(replayKey(f), f);
-  for (const t of prev.tombstones) replay.tombstones.set(replayKey(t), t);
   for (const [k, t] of prev.txns) replay.txns.set(k, t);
+  // Tombstones past delta.deletedFileRetentionDuration are dropped, as a checkpoint drops them:
+  // a long-running writer that compacts (one tombstone per file it replaces) stays bounded.
+  const horizon = Date.now() - tombstoneRetentionMs(prev.configuration);
+  for (const t of prev.tombstones) {
+    if ((t.deletionTimestamp ?? 0) > horizon) replay.tombstones.set(replayKey(t), t);
+  }
   const timestamps = new Map(prev.commitTimestamps);
   let last = Math.max(-Infinity, ...prev.commitTimestamps.values());
   for (const c of news) {

@@ -10,17 +10,28 @@
  * With `worker`, rows are built and written in a Web Worker (two batches may be queued; a batch
  * queued after one that conflicted conflicts too, by `expectedTxns`).
  *
+ * After each committed batch, each table's maintenance runs (lib/delta/maintenance.ts:
+ * auto-compaction when due, a checkpoint when one is missing, expired log cleanup after a new
+ * checkpoint), in this thread, before the batch is reported; it never fails the batch (a failed
+ * step is logged and retried later).
+ *
  * @module
  */
 import { commitTxns } from "../delta/table.ts";
 import { ConcurrentModificationError, TxnConflictError } from "../delta/errors.ts";
 import { findCommitInfo, listLog, readCommit } from "../delta/log.ts";
+import {
+  type MaintenanceOverrides,
+  type MaintenanceReport,
+  TableMaintenance,
+} from "../delta/maintenance.ts";
 import type { OffsetSpec } from "../kafka/source.ts";
 import type { SourceSlice } from "../kafka/stream_source.ts";
-import { type Fault, faultFromEnv } from "./fault.ts";
+import { type Fault, faultFromEnv, maybeFaultFrom } from "./fault.ts";
 import { appIdFor, storedOffset } from "./offsets.ts";
 import { packChunk, transferables } from "./packed.ts";
 import type { BatchInfo, Committed, Conflicted, Sink } from "./sink.ts";
+import type { MaintenanceProgress } from "./progress.ts";
 import type { TableSink } from "./tables.ts";
 import { type Offload, startOffload } from "./offload.ts";
 import { type BatchPlan, type BatchResult, type PackedBatch, writeBatch } from "./writer.ts";
@@ -37,6 +48,11 @@ export interface DeltaSinkOptions {
   log: (tag: string, message: string) => void;
   /** The crash-test hook (default: STREAM_FAULT). */
   fault?: Fault;
+  /**
+   * Table maintenance after each batch: the flags that override the tables' properties
+   * (default: none, so each table's properties and the defaults apply), or false for none.
+   */
+  maintenance?: MaintenanceOverrides | false;
 }
 
 /** Per partition: what each table holds. */
@@ -76,6 +92,32 @@ export function deltaSink(tables: TableSink, o: DeltaSinkOptions): Sink<DeltaBat
   const offsets = new Map<number, TableOffsets>();
   let read = new Map<number, (bigint | undefined)[]>();
   let worker: Offload<PackedBatch, BatchResult> | undefined;
+  let seq = 0; // the batch maintenance runs after (crash-test hook)
+  const keepers = o.maintenance === false
+    ? []
+    : targets.map((t) =>
+      new TableMaintenance(t.table.storage, {
+        name: t.name,
+        overrides: o.maintenance || {},
+        log: o.log,
+        hook: (point) => maybeFaultFrom(fault, point, seq),
+      })
+    );
+  /** Every table's maintenance, one after the other; undefined when none did anything. */
+  const maintain = async (batch: number): Promise<MaintenanceProgress | undefined> => {
+    seq = batch;
+    let sum: MaintenanceReport | undefined;
+    for (const k of keepers) {
+      const r = await k.run();
+      if (Object.values(r).every((n) => n === 0)) continue;
+      if (!sum) {
+        sum = { ...r };
+        continue;
+      }
+      for (const key of Object.keys(r) as (keyof MaintenanceReport)[]) sum[key] += r[key];
+    }
+    return sum;
+  };
 
   return {
     committedTo: "the tables",
@@ -168,7 +210,7 @@ export function deltaSink(tables: TableSink, o: DeltaSinkOptions): Sink<DeltaBat
       };
       return Promise.resolve({ plan, slice });
     },
-    async commit({ plan, slice }, _batch: BatchInfo): Promise<Committed | Conflicted> {
+    async commit({ plan, slice }, batch: BatchInfo): Promise<Committed | Conflicted> {
       const chunks = slice.partitions;
       let result: BatchResult;
       if (worker) {
@@ -176,11 +218,21 @@ export function deltaSink(tables: TableSink, o: DeltaSinkOptions): Sink<DeltaBat
         result = await worker.call({ plan, chunks: packed }, packed.flatMap(transferables));
       } else result = await writeBatch(tables, chunks, plan, fault);
       if (!result.ok) return { ok: false, conflict: result.conflict, sink: result.sink };
+      const m0 = performance.now();
+      const maintenance = await maintain(batch.seq);
+      const maintenanceMs = performance.now() - m0;
       return {
         ok: true,
         sink: result.sink,
         ...(result.deadLetters !== undefined ? { deadLetters: result.deadLetters } : {}),
-        durationMs: { build: result.buildMs, write: result.writeMs },
+        ...(result.deadLetterReasons ? { deadLetterReasons: result.deadLetterReasons } : {}),
+        ...(result.written ? { written: result.written } : {}),
+        ...(maintenance ? { maintenance } : {}),
+        durationMs: {
+          build: result.buildMs,
+          write: result.writeMs,
+          ...(keepers.length ? { maintenance: maintenanceMs } : {}),
+        },
       };
     },
     async firstBatchId() {

@@ -10,6 +10,12 @@
  * - `between-tables`: the first table committed, the next (dead letters) not;
  * - `after-commit`: every table committed, before progress and consumer-group offsets.
  *
+ * Points of a Delta sink's table maintenance (after the batch's commits), which fire the first
+ * time the point is reached in batch n **or later** (maintenance is not due in every batch):
+ * - `before-compaction-commit`: the compacted files written, the OPTIMIZE commit not attempted;
+ * - `after-compaction-commit`: the OPTIMIZE commit landed, before its checkpoint;
+ * - `during-log-cleanup`: the first expired log file deleted, the others not.
+ *
  * Points of a Kafka-transaction sink:
  * - `before-send`: the batch's records built, the transaction not begun;
  * - `after-send`: records sent inside the open transaction, offsets not yet sent;
@@ -29,6 +35,13 @@ export const DELTA_FAULT_POINTS = [
   "after-commit",
 ] as const;
 
+/** Where a Delta sink's table maintenance can be killed (at batch n or the first one after). */
+export const DELTA_MAINTENANCE_FAULT_POINTS = [
+  "before-compaction-commit",
+  "after-compaction-commit",
+  "during-log-cleanup",
+] as const;
+
 /** Where a Kafka sink's micro-batch can be killed, in the order it passes them. */
 export const KAFKA_FAULT_POINTS = [
   "before-send",
@@ -40,8 +53,13 @@ export const KAFKA_FAULT_POINTS = [
 /** Every point where a micro-batch can be killed. */
 export const FAULT_POINTS = [
   ...DELTA_FAULT_POINTS,
+  ...DELTA_MAINTENANCE_FAULT_POINTS,
   ...KAFKA_FAULT_POINTS.filter((p) => p !== "after-commit"),
-] as readonly (typeof DELTA_FAULT_POINTS[number] | typeof KAFKA_FAULT_POINTS[number])[];
+] as readonly (
+  | typeof DELTA_FAULT_POINTS[number]
+  | typeof DELTA_MAINTENANCE_FAULT_POINTS[number]
+  | typeof KAFKA_FAULT_POINTS[number]
+)[];
 
 /** One of {@link FAULT_POINTS}. */
 export type FaultPoint = typeof FAULT_POINTS[number];
@@ -97,6 +115,11 @@ export function killNow(): never {
 /** Kills the process if the fault is planned at this point of this batch. */
 export function maybeFault(fault: Fault | undefined, point: FaultPoint, batch: number): void {
   if (fault && fault.point === point && fault.batch === batch) killNow();
+}
+
+/** Kills the process if the fault is planned at this point of this batch or an earlier one. */
+export function maybeFaultFrom(fault: Fault | undefined, point: FaultPoint, batch: number): void {
+  if (fault && fault.point === point && batch >= fault.batch) killNow();
 }
 
 /**
