@@ -13,9 +13,9 @@ import { log } from "../lib/cli.ts";
 import { createKafka } from "../lib/kafka/client.ts";
 import {
   DELTA_STREAM_OPTIONS,
+  deltaStreamSetup,
   formatSummaryJson,
   formatSummaryText,
-  parseStreamOptions,
   progressPrinter,
   startDeltaQuery,
   stopOnSignals,
@@ -37,11 +37,16 @@ ${STREAM_HELP}`,
   tableName: "orders_cleaned",
   options: { ...DELTA_STREAM_OPTIONS, "dead-letters": { type: "string" } },
 });
-const options = parseStreamOptions(flags, "orders_cleaned");
 const deadLetters = flags["dead-letters"] ?? `${config.lakehouse}/orders_dead_letters`;
 
-// %% The sink: orders_cleaned first, then orders_dead_letters (both created when missing)
-const sink = await cleanedSink(config.table!, deadLetters);
+// %% The sink: orders_cleaned first, then orders_dead_letters (both created when missing); the
+// query is named after orders_cleaned
+const { sink, options } = await deltaStreamSetup(
+  flags,
+  () => cleanedSink(config.table!, deadLetters),
+  config.topic,
+  "orders_cleaned",
+);
 log("tables", `${config.table}, dead letters ${deadLetters} (query ${options.queryName})`);
 
 // %% Run the query until the topic is drained (--available-now) or SIGINT/SIGTERM

@@ -12,9 +12,9 @@ import { log } from "../lib/cli.ts";
 import { createKafka } from "../lib/kafka/client.ts";
 import {
   DELTA_STREAM_OPTIONS,
+  deltaStreamSetup,
   formatSummaryJson,
   formatSummaryText,
-  parseStreamOptions,
   progressPrinter,
   startDeltaQuery,
   stopOnSignals,
@@ -34,10 +34,14 @@ ${STREAM_HELP}`,
   tableName: "orders_raw",
   options: DELTA_STREAM_OPTIONS,
 });
-const options = parseStreamOptions(flags, "orders_raw");
 
-// %% The sink: Delta table orders_raw (created when missing)
-const sink = await rawSink(config.table!);
+// %% The sink: Delta table orders_raw (created when missing); the query is named after it
+const { sink, options } = await deltaStreamSetup(
+  flags,
+  () => rawSink(config.table!),
+  config.topic,
+  "orders_raw",
+);
 log("table", `${config.table} (query ${options.queryName})`);
 
 // %% Run the query until the topic is drained (--available-now) or SIGINT/SIGTERM

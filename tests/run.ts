@@ -5,7 +5,9 @@
  * 2. creates .cache/venv with `deltalake` (delta-rs) and .cache/venv-spark with pyspark +
  *    delta-spark, the independent Delta readers of the interop tests, when missing, and sets up
  *    Jupyter (.cache/venv-jupyter, the Deno kernelspec) and Chromium for the notebook and report
- *    render tests (tests/support/jupyter.ts); each step is quick when already done,
+ *    render tests (tests/support/jupyter.ts), and installs Debian's `prometheus` package (the
+ *    server and promtool of the metrics tests, tests/support/prometheus.ts) when missing; each
+ *    step is quick when already done,
  * 3. runs `deno test -A` over tests/ (extra arguments are passed on, e.g. a path or --filter),
  * 4. runs the end-to-end tests of the producer and the cleaned stream again with the notebooks
  *    on the broker's SASL_SSL listener (KAFKA_TEST_SASL=1; the Confluent Cloud path),
@@ -19,6 +21,7 @@
  */
 import { brokerStatus, startBroker, stopBroker } from "../dev/kafka/mod.ts";
 import { setupJupyter } from "./support/jupyter.ts";
+import { setupPrometheus } from "./support/prometheus.ts";
 import { setupVenv } from "./support/python.ts";
 import { setupSparkVenv } from "./support/spark.ts";
 import { startStandinProcess } from "./support/storage_backends.ts";
@@ -85,6 +88,7 @@ async function main(): Promise<number> {
     await setupVenv((line) => console.error(line));
     await setupSparkVenv((line) => console.error(line));
     await setupJupyter({ chromium: true, log: (line) => console.error(line) });
+    await setupPrometheus((line) => console.error(line));
     const args = Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args;
     const paths = args.some((a) => !a.startsWith("-")) ? [] : ["tests/"];
     const runs = [await denoTest([...args, ...paths])];

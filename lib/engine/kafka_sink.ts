@@ -15,7 +15,7 @@
  */
 import type { Admin, Kafka, Message } from "kafkajs";
 import { UserError } from "../errors.ts";
-import { ensureTopic, requireTopic } from "../kafka/client.ts";
+import { ensureTopic, requireTopic, sizeConfigs } from "../kafka/client.ts";
 import { readRange, resolveRange } from "../kafka/source.ts";
 import {
   committedOffsets,
@@ -241,12 +241,15 @@ export function kafkaSink(transform: Transform, o: KafkaSinkOptions): Sink<Kafka
   return {
     committedTo: `${o.outputTopic} (exactly once)`,
     depth: 1,
+    transactional: true,
     async open() {
       checkTopicLoop(o);
       // Topics: the input must exist; output, dead letters and changelog are made if missing.
       const partitions = await requireTopic(o.admin, o.topic, o.servers);
-      await ensureTopic(o.admin, o.outputTopic, partitions);
-      await ensureTopic(o.admin, o.deadLetterTopic, 1);
+      // Topics made here hold every record their input holds (a valid order at the size limit).
+      const sizes = await sizeConfigs(o.admin, o.topic);
+      await ensureTopic(o.admin, o.outputTopic, partitions, sizes);
+      await ensureTopic(o.admin, o.deadLetterTopic, 1, sizes);
       // Fence older instances and settle their open transaction, then read the position.
       txn = await openTransactionalSink(o.kafka, {
         transactionalId: o.query,
@@ -345,6 +348,7 @@ export function kafkaSink(transform: Transform, o: KafkaSinkOptions): Sink<Kafka
         },
         deadLetters: b.out.dead.length,
         deadLetterReasons: b.out.deadReasons,
+        output: { topic: o.outputTopic, records: b.out.output.length },
         ...(b.out.eventTime ? { eventTime: b.out.eventTime } : {}),
         durationMs: { transform: b.transformMs, commit: performance.now() - t0 },
       };

@@ -23,9 +23,16 @@ import { TopicNotFoundError } from "../kafka/client.ts";
 import { topicTimestampType } from "../kafka/source.ts";
 import type { SourceSlice, StreamSource } from "../kafka/stream_source.ts";
 import { checkDataLoss, startingOffsets, watermarks } from "./offsets.ts";
-import type { StreamOptions } from "./options.ts";
+import { DEFAULT_HEALTH_TIMEOUT_MS, type StreamOptions } from "./options.ts";
+import { StreamMetrics } from "./metrics.ts";
+import { type MetricsServer, serveMetrics } from "./metrics_server.ts";
 import { type Outage, trackOutage } from "./outage.ts";
-import type { BatchProgress, PartitionOffsets, QuerySummary } from "./progress.ts";
+import {
+  addMaintenance,
+  type BatchProgress,
+  type PartitionOffsets,
+  type QuerySummary,
+} from "./progress.ts";
 import type { QueryPhase, StreamQuery } from "./signals.ts";
 import type { BatchInfo, Committed, Conflicted, Sink } from "./sink.ts";
 
@@ -138,6 +145,13 @@ export function startQuery(parts: QueryParts): StreamQuery<QuerySummary> {
     if (rss > peakRss) peakRss = rss;
   };
   const stopping = () => stopper.signal.aborted;
+  // What /metrics and /healthz show (served with --metrics-port): fed one call per event.
+  const metrics = new StreamMetrics({
+    query: name,
+    topic,
+    sessionTimeoutMs: opts.sessionTimeoutMs,
+    healthTimeoutMs: opts.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS,
+  });
 
   /** One run from the output's state; resolves when finished or stopped. */
   async function attempt(outage: Outage): Promise<void> {
@@ -166,6 +180,7 @@ export function startQuery(parts: QueryParts): StreamQuery<QuerySummary> {
       }
       ({ source, sink } = await parts.open({ timestampType, ends, outage, admin }));
       current = sink;
+      metrics.opened(source, sink);
       await sink.open();
       if (firstAttempt) batchId = (await sink.firstBatchId?.()) ?? 0;
       firstAttempt = false;
@@ -173,6 +188,7 @@ export function startQuery(parts: QueryParts): StreamQuery<QuerySummary> {
       outage.answered();
       let epoch = 0;
       let lastStart = -Infinity;
+      let waitLogged = false;
       while (!stopping()) {
         if (failure) throw failure.error;
         source.check();
@@ -188,8 +204,22 @@ export function startQuery(parts: QueryParts): StreamQuery<QuerySummary> {
         if (opts.availableNow && source.finished()) {
           await settle();
           if (source.finished() && source.unpositioned().length === 0) {
-            summary.ended = "finished";
-            break;
+            // Available-now means the whole topic: partitions another copy of the query holds
+            // are waited for (they may also come to this copy when that one dies).
+            const behind = await othersBehind(admin, source, sink);
+            if (behind.length === 0) {
+              summary.ended = "finished";
+              break;
+            }
+            if (!waitLogged) {
+              log(
+                "wait",
+                `${name}: partitions [${behind.join(",")}] of ${topic} are not at their end yet ` +
+                  "(another copy of the query holds them); waiting for them",
+              );
+              waitLogged = true;
+            }
+            await sleep(1000, signal);
           }
           continue;
         }
@@ -216,14 +246,16 @@ export function startQuery(parts: QueryParts): StreamQuery<QuerySummary> {
         while (inflight.length >= sink.depth) await inflight.shift();
         const batchEpoch = epoch;
         const src = source;
+        const c0 = performance.now();
         const committing = sink.commit(prepared, info).then((result) =>
-          finish(src, slice, info, result, { started, t0 }, () => {
+          finish(src, slice, info, result, { started, t0, c0 }, () => {
             if (batchEpoch !== epoch) return;
             epoch++;
             src.reset();
           })
         );
         committing.catch((error) => {
+          metrics.commitFailed();
           failure ??= { error };
           failed.abort();
         });
@@ -242,6 +274,19 @@ export function startQuery(parts: QueryParts): StreamQuery<QuerySummary> {
       await sink?.close().catch(() => {});
       await admin.disconnect().catch(() => {});
     }
+  }
+
+  /** Available-now: the partitions this copy does not hold whose output is short of the end. */
+  async function othersBehind(admin: Admin, source: StreamSource, sink: Sink): Promise<number[]> {
+    const mine = source.positions();
+    const others = [...(ends ?? new Map<number, bigint>()).keys()].filter((p) => !mine.has(p));
+    if (others.length === 0) return [];
+    const stored = await sink.stored(others);
+    const marks = await watermarks(admin, topic);
+    return others.filter((p) => {
+      const end = ends!.get(p)!;
+      return end > (stored.get(p) ?? marks.get(p)?.low ?? 0n);
+    }).sort((a, b) => a - b);
   }
 
   /** Reads the positions of the source's waiting partitions from the sink and hands them over. */
@@ -271,6 +316,7 @@ export function startQuery(parts: QueryParts): StreamQuery<QuerySummary> {
     if (source.unpositioned().join() !== pending.join()) return; // reassigned meanwhile
     if (!(await sink.begin(resume, fresh, opts.startingOffsets))) return source.reset();
     await source.position(resume);
+    metrics.positioned(resume, marks);
     log("resume", `${name}: ${topic} from ${JSON.stringify(offsetsOf(resume))}`);
   }
 
@@ -279,9 +325,10 @@ export function startQuery(parts: QueryParts): StreamQuery<QuerySummary> {
     slice: SourceSlice,
     info: BatchInfo,
     result: Committed | Conflicted,
-    time: { started: string; t0: number },
+    time: { started: string; t0: number; c0: number },
     reset: () => void,
   ): Promise<void> {
+    metrics.batch(slice, result, time);
     for (const [t, r] of Object.entries(result.sink)) {
       summary.rows[t] = (summary.rows[t] ?? 0) + r.rows;
     }
@@ -308,6 +355,9 @@ export function startQuery(parts: QueryParts): StreamQuery<QuerySummary> {
       summary.late = (summary.late ?? 0) + result.eventTime.late;
       summary.dropped = (summary.dropped ?? 0) + result.eventTime.dropped;
     }
+    if (result.maintenance) {
+      summary.maintenance = addMaintenance(summary.maintenance, result.maintenance);
+    }
     const ends = new Map(slice.partitions.map((p) => [p.partition, p.end]));
     await source.committed?.(ends);
     sampleRss();
@@ -332,19 +382,22 @@ export function startQuery(parts: QueryParts): StreamQuery<QuerySummary> {
       sink: result.sink,
       ...(result.deadLetters !== undefined ? { deadLetters: result.deadLetters } : {}),
       ...(result.eventTime ? { eventTime: result.eventTime } : {}),
+      ...(result.maintenance ? { maintenance: result.maintenance } : {}),
     }, summary);
   }
 
   async function run(): Promise<QuerySummary> {
     const began = performance.now();
     const rssTimer = setInterval(sampleRss, 250);
-    const outage = trackOutage({
+    const outage = metrics.watchOutage(trackOutage({
       query: name,
       timeoutMs: opts.brokerTimeoutMs,
       committedTo: () => current?.committedTo ?? "the output",
       explain: parts.explain,
-    });
+    }));
+    let server: MetricsServer | undefined;
     try {
+      server = serveMetrics(opts.metricsPort ?? 0, metrics);
       parts.validate?.();
       for (let retry = 1;; retry++) {
         try {
@@ -372,6 +425,7 @@ export function startQuery(parts: QueryParts): StreamQuery<QuerySummary> {
     } finally {
       phase = "stopped";
       clearInterval(rssTimer);
+      await server?.close();
       sampleRss();
       summary.seconds = (performance.now() - began) / 1000;
       summary.recordsPerSecond = summary.seconds > 0 ? summary.records / summary.seconds : 0;

@@ -2,10 +2,12 @@
  * The stream flags, one parser for every stream (Kafka ▶ Delta and Kafka ▶ Kafka), modelled on
  * Spark's Kafka source options and triggers: `--query-name`, `--starting-offsets`,
  * `--starting-timestamp`, `--max-offsets-per-trigger`, `--trigger-interval`, `--available-now`,
- * `--fail-on-data-loss`, `--progress`, `--broker-timeout`, `--worker`; plus the flags of each
- * sink kind (Delta: `--no-group-offsets`, `--session-timeout-ms`; Kafka transactions:
- * `--transaction-timeout`, `--parse-inline`). Durations use the one grammar of
- * lib/engine/duration.ts everywhere.
+ * `--fail-on-data-loss`, `--progress`, `--broker-timeout`, `--worker`, `--metrics-port`,
+ * `--health-timeout`; plus the flags of each sink kind (Delta: `--no-group-offsets`,
+ * `--session-timeout-ms` and table maintenance: `--auto-compact`, `--compact-min-files`,
+ * `--compact-target-size`, `--checkpoint-interval`, `--log-cleanup`, `--log-retention`; Kafka
+ * transactions: `--transaction-timeout`, `--parse-inline`).
+ * Durations use the one grammar of lib/engine/duration.ts everywhere.
  *
  * @module
  */
@@ -13,6 +15,7 @@ import type { ParseArgsConfig } from "node:util";
 import { ConfigError } from "../config.ts";
 import { inJupyter } from "../runtime.ts";
 import { type OffsetSpec, parseOffsetSpec, parseTimestampSpec } from "../kafka/source.ts";
+import { type MaintenanceOverrides, parseByteSize } from "../delta/maintenance.ts";
 import { parseDuration } from "./duration.ts";
 
 export { parseDuration };
@@ -28,6 +31,9 @@ export const DEFAULT_TRIGGER_INTERVAL_MS = 1000;
 
 /** Default seconds a query waits for an unreachable broker before it fails. */
 export const DEFAULT_BROKER_TIMEOUT_S = 300;
+
+/** Default `--health-timeout`: /healthz turns 503 after a minute of outage or stall, ms. */
+export const DEFAULT_HEALTH_TIMEOUT_MS = 60_000;
 
 /** How progress is printed: one text line per batch, one JSON object per batch, or nothing. */
 export type ProgressFormat = "text" | "json" | "none";
@@ -89,6 +95,17 @@ export interface StreamOptions {
   brokerTimeoutMs: number;
   /** Kafka transaction timeout, ms (Kafka sinks; default 60 s). */
   transactionTimeoutMs: number;
+  /** Port of the metrics server on 127.0.0.1 (`/metrics`, `/healthz`); 0 or absent = off. */
+  metricsPort?: number;
+  /** `/healthz` answers 503 after Kafka is down, or no commit lands with lag, this long, ms. */
+  healthTimeoutMs?: number;
+  /**
+   * Delta sinks: table maintenance settings given by flags (`--auto-compact`,
+   * `--compact-min-files`, `--compact-target-size`, `--checkpoint-interval`, `--log-cleanup`,
+   * `--log-retention`); what is not given comes from each table's properties, then defaults
+   * (lib/delta/maintenance.ts).
+   */
+  maintenance: MaintenanceOverrides;
 }
 
 /** parseArgs options of the flags every stream takes (merge with COMMON_OPTIONS via loadConfig). */
@@ -105,6 +122,8 @@ export const STREAM_OPTIONS = {
   worker: { type: "boolean" },
   "no-worker": { type: "boolean" },
   "broker-timeout": { type: "string" },
+  "metrics-port": { type: "string" },
+  "health-timeout": { type: "string" },
 } as const satisfies ParseArgsConfig["options"];
 
 /** parseArgs options of the Delta streams' own flags. */
@@ -112,6 +131,12 @@ export const DELTA_STREAM_OPTIONS = {
   ...STREAM_OPTIONS,
   "no-group-offsets": { type: "boolean" },
   "session-timeout-ms": { type: "string" },
+  "auto-compact": { type: "string" },
+  "compact-min-files": { type: "string" },
+  "compact-target-size": { type: "string" },
+  "checkpoint-interval": { type: "string" },
+  "log-cleanup": { type: "string" },
+  "log-retention": { type: "string" },
 } as const satisfies ParseArgsConfig["options"];
 
 /** parseArgs options of the Kafka-transaction streams' own flags. */
@@ -158,11 +183,28 @@ export function streamHelp(defaults: StreamDefaults): string {
     }]`,
     `  --broker-timeout SECONDS      fail (exit 2) when Kafka stays unreachable this`,
     `                                long; until then wait, retry and log         [${DEFAULT_BROKER_TIMEOUT_S}]`,
+    `  --metrics-port P              serve /metrics (Prometheus) and /healthz on`,
+    `                                127.0.0.1:P; 0 = off                         [0]`,
+    `  --health-timeout D            /healthz answers 503 when Kafka is unreachable,`,
+    `                                or no batch commits while lag > 0, this long [60s]`,
   ];
   if (kind === "delta") {
     lines.push(
       `  --no-group-offsets            do not commit consumer-group offsets (lag tools only)`,
       `  --session-timeout-ms N        consumer-group session timeout               [30000]`,
+      `Table maintenance between micro-batches (each flag overrides the table property):`,
+      `  --auto-compact BOOL           rewrite small files into target-size ones,`,
+      `                                dataChange=false (delta.autoOptimize.autoCompact)  [true]`,
+      `  --compact-min-files N         small files in a partition that make it due`,
+      `                                (delta.autoCompact.minNumFiles)               [50]`,
+      `  --compact-target-size SIZE    target file size, e.g. 128MB (small = under half)`,
+      `                                (delta.autoCompact.maxFileSize)               [128MiB]`,
+      `  --checkpoint-interval N       a checkpoint at least every N commits`,
+      `                                (delta.checkpointInterval)                    [10]`,
+      `  --log-cleanup BOOL            delete expired log files after checkpoints`,
+      `                                (delta.enableExpiredLogCleanup)               [true]`,
+      `  --log-retention D             keep every version this long, e.g. 30d, 12h`,
+      `                                (delta.logRetentionDuration)                  [30d]`,
     );
   } else {
     lines.push(
@@ -183,6 +225,14 @@ function positiveInt(text: string, flag: string): number {
   const n = Number(text);
   if (!Number.isSafeInteger(n) || n < 1) {
     throw new ConfigError(`--${flag} must be a positive integer, got '${text}'`);
+  }
+  return n;
+}
+
+function port(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 0 || n > 65535) {
+    throw new ConfigError(`--${flag} must be a port number 0-65535 (0 = off), got '${text}'`);
   }
   return n;
 }
@@ -271,5 +321,38 @@ export function parseStreamOptions(
     transactionTimeoutMs: s("transaction-timeout") === undefined
       ? 60_000
       : parseDuration(s("transaction-timeout")!),
+    metricsPort: s("metrics-port") === undefined ? 0 : port(s("metrics-port")!, "metrics-port"),
+    healthTimeoutMs: s("health-timeout") === undefined
+      ? DEFAULT_HEALTH_TIMEOUT_MS
+      : parseDuration(s("health-timeout")!),
+    maintenance: maintenanceFlags(s),
   };
+}
+
+/** The table-maintenance flags given (lib/delta/maintenance.ts has the defaults). */
+function maintenanceFlags(s: (k: string) => string | undefined): MaintenanceOverrides {
+  const out: MaintenanceOverrides = {};
+  if (s("auto-compact") !== undefined) out.autoCompact = bool(s("auto-compact")!, "auto-compact");
+  if (s("compact-min-files") !== undefined) {
+    out.compactMinFiles = positiveInt(s("compact-min-files")!, "compact-min-files");
+  }
+  if (s("compact-target-size") !== undefined) {
+    const size = parseByteSize(s("compact-target-size"));
+    if (size === undefined) {
+      throw new ConfigError(
+        `--compact-target-size must be a size like 128MB, 64MiB or a number of bytes, got ` +
+          `'${s("compact-target-size")}'`,
+      );
+    }
+    out.compactTargetSize = size;
+  }
+  if (s("checkpoint-interval") !== undefined) {
+    out.checkpointInterval = positiveInt(s("checkpoint-interval")!, "checkpoint-interval");
+  }
+  if (s("log-cleanup") !== undefined) out.logCleanup = bool(s("log-cleanup")!, "log-cleanup");
+  if (s("log-retention") !== undefined) {
+    // Delta's spelling (`interval 30 days`) is accepted too.
+    out.logRetentionMs = parseDuration(s("log-retention")!.trim().replace(/^interval\s+/i, ""));
+  }
+  return out;
 }

@@ -47,6 +47,29 @@ export interface BatchProgress {
   deadLetters?: number;
   /** Windowed queries: the event-time state after the batch. */
   eventTime?: EventTimeProgress;
+  /** Delta sinks: the table maintenance run after the batch, when it did something. */
+  maintenance?: MaintenanceProgress;
+}
+
+/**
+ * Table maintenance of a Delta sink (summed over its tables): auto-compaction, checkpoints it
+ * had to write, expired log files deleted, and failed steps (logged and retried later).
+ */
+export interface MaintenanceProgress {
+  /** OPTIMIZE (auto compaction) commits. */
+  compactions: number;
+  /** Small files they replaced. */
+  filesCompacted: number;
+  /** Files they wrote. */
+  filesWritten: number;
+  /** Bytes of the small files replaced. */
+  bytesCompacted: number;
+  /** Checkpoints maintenance wrote (the writer's own every `delta.checkpointInterval` not counted). */
+  checkpoints: number;
+  /** Expired `_delta_log` files deleted. */
+  logFilesRemoved: number;
+  /** Maintenance steps that failed (each logged in one line; ingestion goes on). */
+  failures: number;
 }
 
 /** The event-time state of a windowed query after a micro-batch. */
@@ -89,6 +112,8 @@ export interface QuerySummary {
   late?: number;
   /** Windowed queries: records dropped beyond the watermark. */
   dropped?: number;
+  /** Delta sinks: table maintenance over the whole run. */
+  maintenance?: MaintenanceProgress;
   /** The next offset per partition at the end (decimal text). */
   positions: Record<string, string>;
 }
@@ -125,7 +150,50 @@ export function formatProgressText(p: BatchProgress): string {
   } rows/s  ${fmtInt(Math.round(p.durationMs.total))} ms  ${sinks}` +
     (p.deadLetters !== undefined ? `  dead letters ${fmtInt(p.deadLetters)}` : "") +
     (p.eventTime ? `  ${formatEventTime(p.eventTime)}` : "") +
+    (p.maintenance && formatMaintenance(p.maintenance)
+      ? `  ${formatMaintenance(p.maintenance)}`
+      : "") +
     `  end {${offsets(p.endOffset)}}  lag ${fmtInt(totalLag)} {${offsets(p.lag)}}`;
+}
+
+/**
+ * Table maintenance in words (only what happened; "" when nothing did).
+ *
+ * @example
+ * ```ts
+ * import { formatMaintenance } from "./progress.ts";
+ * formatMaintenance({ compactions: 1, filesCompacted: 50, filesWritten: 1, bytesCompacted: 0,
+ *   checkpoints: 0, logFilesRemoved: 12, failures: 0 });
+ * // "compacted 50 → 1 files, 12 log files removed"
+ * ```
+ */
+export function formatMaintenance(m: MaintenanceProgress): string {
+  const parts: string[] = [];
+  if (m.compactions > 0) {
+    parts.push(`compacted ${fmtInt(m.filesCompacted)} → ${fmtInt(m.filesWritten)} files`);
+  }
+  if (m.checkpoints > 0) parts.push(`${fmtInt(m.checkpoints)} checkpoint(s)`);
+  if (m.logFilesRemoved > 0) parts.push(`${fmtInt(m.logFilesRemoved)} log files removed`);
+  if (m.failures > 0) parts.push(`${fmtInt(m.failures)} maintenance failure(s)`);
+  return parts.join(", ");
+}
+
+/** Adds one batch's maintenance into a running total (the query summary's). */
+export function addMaintenance(
+  into: MaintenanceProgress | undefined,
+  m: MaintenanceProgress,
+): MaintenanceProgress {
+  const sum = into ?? {
+    compactions: 0,
+    filesCompacted: 0,
+    filesWritten: 0,
+    bytesCompacted: 0,
+    checkpoints: 0,
+    logFilesRemoved: 0,
+    failures: 0,
+  };
+  for (const k of Object.keys(sum) as (keyof MaintenanceProgress)[]) sum[k] += m[k] ?? 0;
+  return sum;
 }
 
 /** The event-time state in words: late, dropped, windows, watermark. */
@@ -153,6 +221,7 @@ export function formatProgressJson(p: BatchProgress): string {
     sink: p.sink,
     ...(p.deadLetters !== undefined ? { deadLetters: p.deadLetters } : {}),
     ...(p.eventTime ? { eventTime: p.eventTime } : {}),
+    ...(p.maintenance ? { maintenance: p.maintenance } : {}),
   });
 }
 
@@ -163,7 +232,10 @@ export function formatSummaryText(s: QuerySummary): string {
     (rows ? ` → ${rows}` : "") + `, ${fmtInt(s.deadLetters)} dead letters, ` +
     `${s.seconds.toFixed(2)} s, ${fmtInt(Math.round(s.recordsPerSecond))} records/s, ` +
     `peak RSS ${Math.round(s.peakRssBytes / 1e6)} MB` +
-    (s.droppedBatches > 0 ? `, ${s.droppedBatches} batches dropped and re-read` : "");
+    (s.droppedBatches > 0 ? `, ${s.droppedBatches} batches dropped and re-read` : "") +
+    (s.maintenance && formatMaintenance(s.maintenance)
+      ? `; maintenance: ${formatMaintenance(s.maintenance)}`
+      : "");
 }
 
 /** The summary as one JSON line. */

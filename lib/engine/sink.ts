@@ -14,7 +14,7 @@
  */
 import type { OffsetSpec } from "../kafka/source.ts";
 import type { SourceSlice } from "../kafka/stream_source.ts";
-import type { EventTimeProgress } from "./progress.ts";
+import type { EventTimeProgress, MaintenanceProgress } from "./progress.ts";
 
 /** Which batch the engine hands over. */
 export interface BatchInfo {
@@ -36,8 +36,14 @@ export interface Committed {
   deadLetterReasons?: Record<string, number>;
   /** Windowed sinks: their event-time state after the batch. */
   eventTime?: EventTimeProgress;
+  /** Delta sinks: the table maintenance run after the batch (summed over its tables). */
+  maintenance?: MaintenanceProgress;
   /** Time spent per part, ms (e.g. build and write, or transform and commit). */
   durationMs: Record<string, number>;
+  /** Delta sinks: data files added and their bytes, per table (metrics). */
+  written?: Record<string, { files: number; bytes: number }>;
+  /** Kafka sinks: records sent to the output topic, without dead letters and changelog. */
+  output?: { topic: string; records: number };
 }
 
 /** A batch the sink refused because another writer moved its partitions' offsets. */
@@ -56,6 +62,8 @@ export interface Sink<P = unknown> {
   readonly committedTo: string;
   /** Batches that may be committing at once (later ones are prepared meanwhile). */
   readonly depth: number;
+  /** Each batch is one Kafka transaction (metrics count them committed and aborted). */
+  readonly transactional?: boolean;
   /** Opens the output (creates what is missing, fences older writers, restores state). */
   open(): Promise<void>;
   /**

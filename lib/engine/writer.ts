@@ -9,6 +9,7 @@
  *
  * @module
  */
+import type { Table } from "apache-arrow";
 import { ConcurrentModificationError, TxnConflictError } from "../delta/errors.ts";
 import { append, commitTxns, type SnapshotCache } from "../delta/table.ts";
 import type { RawChunk } from "../kafka/raw.ts";
@@ -63,6 +64,10 @@ export type BatchResult =
     sink: Record<string, { rows: number; version: number }>;
     /** Dead letters written, when the sink has them. */
     deadLetters?: number;
+    /** Dead letters by reason (the `reason` column of the dead-letter table), for metrics. */
+    deadLetterReasons?: Record<string, number>;
+    /** Data files added and their bytes, per table committed (metrics). */
+    written?: Record<string, { files: number; bytes: number }>;
     /** Time to build the rows, ms. */
     buildMs: number;
     /** Time to write files and commit, ms. */
@@ -94,6 +99,8 @@ export async function writeBatch(
   const t1 = performance.now();
   maybeFault(fault, "before-parquet", plan.seq);
   const done: Record<string, { rows: number; version: number }> = {};
+  const written: Record<string, { files: number; bytes: number }> = {};
+  const reasons: Record<string, number> = {};
   const targets = sink.targets;
   try {
     for (let t = 0; t < targets.length; t++) {
@@ -124,6 +131,11 @@ export async function writeBatch(
         ? await append(storage, data, opts)
         : await commitTxns(storage, txns, opts);
       done[targets[t].name] = { rows: data.numRows, version: res.version };
+      written[targets[t].name] = {
+        files: res.files.length,
+        bytes: res.files.reduce((n, f) => n + f.size, 0),
+      };
+      if (out.deadLetters !== undefined) countReasons(data, reasons);
       if (t < targets.length - 1) maybeFault(fault, "between-tables", plan.seq);
     }
   } catch (e) {
@@ -137,9 +149,23 @@ export async function writeBatch(
     ok: true,
     sink: done,
     ...(out.deadLetters !== undefined ? { deadLetters: out.deadLetters } : {}),
+    ...(out.deadLetters !== undefined ? { deadLetterReasons: reasons } : {}),
+    written,
     buildMs: t1 - t0,
     writeMs: performance.now() - t1,
   };
+}
+
+/** Adds up a dead-letter table's `reason` column (a table without one adds nothing). */
+function countReasons(data: Table, into: Record<string, number>): void {
+  const column = data.schema.fields.some((f) => f.name === "reason")
+    ? data.getChild("reason")
+    : null;
+  if (!column) return;
+  for (const reason of column) {
+    const r = String(reason);
+    into[r] = (into[r] ?? 0) + 1;
+  }
 }
 
 /** A batch sent to the offload worker: its plan and its records packed for transfer. */

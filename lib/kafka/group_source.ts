@@ -52,6 +52,14 @@ export interface GroupSourceOptions {
   explain: (error: unknown) => string;
 }
 
+/** Read-only state of a group source, beyond {@link StreamSource} (for metrics). */
+export interface GroupSourceStatus {
+  /** The high watermark last seen per assigned partition (partitions fetched so far). */
+  latestOffsets(): Map<number, bigint>;
+  /** Since when (ms since the epoch) no partition has been assigned; undefined while some are. */
+  idleSince(): number | undefined;
+}
+
 interface PartitionState {
   partition: number;
   /** Position set from the sink and seeked. */
@@ -102,7 +110,10 @@ interface FetchedBatch {
  * }
  * ```
  */
-export function groupSource(kafka: Kafka, o: GroupSourceOptions): StreamSource {
+export function groupSource(
+  kafka: Kafka,
+  o: GroupSourceOptions,
+): StreamSource & GroupSourceStatus {
   const { topic, health, log } = o;
   const states = new Map<number, PartitionState>();
   const wake = new Notifier();
@@ -114,6 +125,21 @@ export function groupSource(kafka: Kafka, o: GroupSourceOptions): StreamSource {
   let rejoining: { generation: number; error: unknown; at: number } | undefined;
   let closed = false;
   let consumer: Consumer | undefined;
+  let idleSince: number | undefined;
+  let idleWarned = false;
+
+  /** Once a session timeout without a partition: say so (the group may be shared by mistake). */
+  const checkIdle = () => {
+    if (idleSince === undefined || idleWarned) return;
+    const s = Math.round((Date.now() - idleSince) / 1000);
+    if (Date.now() - idleSince < o.sessionTimeoutMs) return;
+    idleWarned = true;
+    log(
+      "idle",
+      `${o.groupId}: no partition of ${topic} assigned for ${s} s: other members of the group ` +
+        `hold them all (copies of this query, or another stream with the same --query-name)`,
+    );
+  };
 
   const fresh = (partition: number): PartitionState => ({
     partition,
@@ -142,6 +168,8 @@ export function groupSource(kafka: Kafka, o: GroupSourceOptions): StreamSource {
     const dropped = [...states.values()].reduce((n, s) => n + s.buffer.length, 0);
     resetAll(parts);
     joined = true;
+    idleSince = parts.length === 0 ? (idleSince ?? Date.now()) : undefined;
+    idleWarned = false;
     log(
       "assign",
       `${o.groupId}: partitions [${parts.join(",")}] of ${topic}` +
@@ -401,6 +429,7 @@ export function groupSource(kafka: Kafka, o: GroupSourceOptions): StreamSource {
         if (due(maxOffsets, lingered)) return take(maxOffsets);
         await wake.wait(firstSeen !== undefined ? Math.max(1, lingerMs) : 1000);
         health.check();
+        checkIdle();
         await checkTopic();
       }
       return undefined;
@@ -410,6 +439,14 @@ export function groupSource(kafka: Kafka, o: GroupSourceOptions): StreamSource {
       resetAll(assigned().map((s) => s.partition));
     },
     positions: () => new Map(assigned().map((s) => [s.partition, s.handed])),
+    latestOffsets: () =>
+      new Map(
+        assigned().filter((s) => s.highWatermark !== undefined).map((s) => [
+          s.partition,
+          s.highWatermark!,
+        ]),
+      ),
+    idleSince: () => idleSince,
     async committed(ends) {
       if (!o.commitGroupOffsets || !consumer) return;
       try {

@@ -453,7 +453,11 @@ export interface TailSourceOptions {
  * await source.close();
  * ```
  */
-export function tailSource(kafka: Kafka, topic: string, o: TailSourceOptions): StreamSource {
+export function tailSource(
+  kafka: Kafka,
+  topic: string,
+  o: TailSourceOptions,
+): StreamSource & { latestOffsets(): Map<number, bigint> } {
   let tail: Tail | undefined;
   let waiting = [...o.partitions].sort((a, b) => a - b);
   const starts = new Map<number, bigint>();
@@ -502,6 +506,8 @@ export function tailSource(kafka: Kafka, topic: string, o: TailSourceOptions): S
       t?.close().catch(() => {});
     },
     positions: () => tail?.positions() ?? new Map(starts),
+    /** The latest offset known per partition (high watermark, or the end), for metrics. */
+    latestOffsets: () => tail?.latestOffsets() ?? new Map(o.highWatermarks ?? []),
     check() {},
     async close() {
       const t = tail;

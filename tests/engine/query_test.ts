@@ -1,6 +1,6 @@
 // The engine in-process against the real broker: data loss handling and new partitions.
 import assert from "node:assert/strict";
-import { join } from "node:path";
+
 import { createKafka } from "../../lib/kafka/client.ts";
 import { checkDataLoss, DataLossError } from "../../lib/engine/offsets.ts";
 import { parseStreamOptions, type StreamOptions } from "../../lib/engine/options.ts";
@@ -33,7 +33,7 @@ Deno.test("offsets: a resume offset below the earliest is data loss, failing unl
 Deno.test("query: offsets deleted by retention fail loudly; --fail-on-data-loss false logs the gap", async () => {
   const topic = await freshTopic("stream-loss", 1);
   const { dir, cleanup } = await tempLakehouse();
-  const table = join(dir, "orders_raw");
+  const table = `${dir}/orders_raw`;
   const logs: string[] = [];
   const log = (tag: string, m: string) => logs.push(`${tag} ${m}`);
   try {
@@ -79,7 +79,7 @@ Deno.test("query: offsets deleted by retention fail loudly; --fail-on-data-loss 
 Deno.test("query: partitions added to the topic while running are picked up", async () => {
   const topic = await freshTopic("stream-newpart", 1);
   const { dir, cleanup } = await tempLakehouse();
-  const table = join(dir, "orders_raw");
+  const table = `${dir}/orders_raw`;
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   try {
     await produce(topic, [{ key: null, value: "p0-a", partition: 0 }]);
@@ -129,13 +129,13 @@ Deno.test("query: a topic deleted while the query runs is data loss and fails it
     const q = startDeltaQuery({
       kafka: kafka(),
       topic,
-      sink: await rawSink(join(dir, "orders_raw")),
+      sink: await rawSink(`${dir}/orders_raw`),
       log: () => {},
       options: options("deleted_test", { triggerIntervalMs: 100 }),
     });
     const deadline = Date.now() + 20_000;
     while (
-      (await storedOffsets(join(dir, "orders_raw"), "deleted_test", topic, 1).catch(() => []))[
+      (await storedOffsets(`${dir}/orders_raw`, "deleted_test", topic, 1).catch(() => []))[
         0
       ] !== 1
     ) {
