@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { MaintenanceReport } from "../delta/maintenance.ts";
 import { fmtInt } from "../cli.ts";
 
 /** Offsets per partition, as decimal strings keyed by partition number (Spark's JSON form). */
@@ -55,22 +56,7 @@ export interface BatchProgress {
  * Table maintenance of a Delta sink (summed over its tables): auto-compaction, checkpoints it
  * had to write, expired log files deleted, and failed steps (logged and retried later).
  */
-export interface MaintenanceProgress {
-  /** OPTIMIZE (auto compaction) commits. */
-  compactions: number;
-  /** Small files they replaced. */
-  filesCompacted: number;
-  /** Files they wrote. */
-  filesWritten: number;
-  /** Bytes of the small files replaced. */
-  bytesCompacted: number;
-  /** Checkpoints maintenance wrote (the writer's own every `delta.checkpointInterval` not counted). */
-  checkpoints: number;
-  /** Expired `_delta_log` files deleted. */
-  logFilesRemoved: number;
-  /** Maintenance steps that failed (each logged in one line; ingestion goes on). */
-  failures: number;
-}
+export type MaintenanceProgress = MaintenanceReport;
 
 /** The event-time state of a windowed query after a micro-batch. */
 export interface EventTimeProgress {
