@@ -72,8 +72,3 @@ export function exitOnFailure(): { kafka?: KafkaSettings } {
   });
   return context;
 }
-
-/** Formats a count with thousands separators. */
-export function fmtInt(n: number | bigint): string {
-  return n.toLocaleString("en-US");
-}

@@ -102,3 +102,16 @@ export async function showRows(
     console.log(textTable(columns, rows, truncate));
   }
 }
+
+/**
+ * Formats a count with thousands separators.
+ *
+ * @example
+ * ```ts
+ * import { fmtInt } from "./display.ts";
+ * console.log(fmtInt(1234567)); // "1,234,567"
+ * ```
+ */
+export function fmtInt(n: number | bigint): string {
+  return n.toLocaleString("en-US");
+}

@@ -11,7 +11,8 @@
 
 // %% Setup: which table, which version (in Jupyter, set `version` below to time-travel)
 import { dirname } from "node:path";
-import { fmtInt, log } from "../lib/cli.ts";
+import { log } from "../lib/cli.ts";
+import { fmtInt } from "../lib/display.ts";
 import { showRows } from "../lib/display.ts";
 import { history, read, snapshot } from "../lib/delta/table.ts";
 import { show, showSvg } from "../lib/notebook/kernel.ts";

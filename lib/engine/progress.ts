@@ -7,7 +7,7 @@
  * @module
  */
 import type { MaintenanceReport } from "../delta/maintenance.ts";
-import { fmtInt } from "../cli.ts";
+import { fmtInt } from "../display.ts";
 
 /** Offsets per partition, as decimal strings keyed by partition number (Spark's JSON form). */
 export type PartitionOffsets = Record<string, number>;

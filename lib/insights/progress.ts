@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { fmtInt } from "../cli.ts";
+import { fmtInt } from "../display.ts";
 import { type BatchProgress, formatEventTime, formatProgressJson } from "../engine/progress.ts";
 import type { ProgressFormat } from "../engine/options.ts";
 import type { QuerySummary } from "../engine/progress.ts";

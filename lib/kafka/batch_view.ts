@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { fmtInt } from "../cli.ts";
+import { fmtInt } from "../display.ts";
 import type { Column } from "../display.ts";
 import type { KafkaRecord, PartitionRange } from "./source.ts";
 

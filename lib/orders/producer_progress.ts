@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { fmtInt } from "../cli.ts";
+import { fmtInt } from "../display.ts";
 import { formatDuration } from "../engine/duration.ts";
 import type { FeedProgress, LiveFeedSummary } from "./feed_run.ts";
 import type { LiveFeedFlags } from "./producer_options.ts";

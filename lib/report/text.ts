@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { fmtInt } from "../cli.ts";
+import { fmtInt } from "../display.ts";
 import type { OrderFigures } from "./figures.ts";
 
 /**

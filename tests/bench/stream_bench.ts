@@ -12,7 +12,7 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { fmtInt } from "../../lib/cli.ts";
+import { fmtInt } from "../../lib/display.ts";
 import { createKafka, ensureTopic } from "../../lib/kafka/client.ts";
 import { publishOrders } from "../../lib/orders/publish.ts";
 import { readLines } from "../../lib/orders/lines.ts";
