@@ -359,7 +359,6 @@ export function startQuery(parts: QueryParts): StreamQuery<QuerySummary> {
       summary.maintenance = addMaintenance(summary.maintenance, result.maintenance);
     }
     const ends = new Map(slice.partitions.map((p) => [p.partition, p.end]));
-    await source.committed?.(ends);
     sampleRss();
     const total = performance.now() - time.t0;
     const lag = new Map<number, bigint>();
@@ -384,6 +383,8 @@ export function startQuery(parts: QueryParts): StreamQuery<QuerySummary> {
       ...(result.eventTime ? { eventTime: result.eventTime } : {}),
       ...(result.maintenance ? { maintenance: result.maintenance } : {}),
     }, summary);
+    // Reported first: the group's offsets are only for lag tools (positions are the sink's).
+    await source.committed?.(ends);
   }
 
   async function run(): Promise<QuerySummary> {

@@ -98,7 +98,13 @@ Deno.test("crash: kill -9 at every point of a micro-batch, then rerun: no loss, 
             STREAM_FAULT: `${point}:2`,
           });
           assert.equal(killed.signal, "SIGKILL", `${point}: killed (${killed.stderr.slice(-300)})`);
-          assert.equal(killed.progress.length, 1, "batch 1 committed and reported, batch 2 not");
+          if (worker) {
+            // Batches are pipelined to the worker: batch 2 can die before batch 1's progress
+            // line is printed (its commit is in the table either way; checked below).
+            assert.ok(killed.progress.length <= 1, "batch 2 is never reported");
+          } else {
+            assert.equal(killed.progress.length, 1, "batch 1 committed and reported, batch 2 not");
+          }
           if (point === "between-tables") {
             const c = await storedOffsets(`${dir}/orders_cleaned`, query, topic, 3);
             const d = await storedOffsets(`${dir}/orders_dead_letters`, query, topic, 3);
