@@ -56,7 +56,6 @@ const query = startProducerStream({
     options.queryName,
     progressReporter({
       format: options.progress,
-      query: options.queryName,
       aggregate: mode.kind === "aggregate",
       log,
     }),

@@ -31,7 +31,7 @@ import { type Fault, faultFromEnv, maybeFaultFrom } from "./fault.ts";
 import { appIdFor, storedOffset } from "./offsets.ts";
 import { packChunk, transferables } from "./packed.ts";
 import type { BatchInfo, Committed, Conflicted, Sink } from "./sink.ts";
-import type { MaintenanceProgress } from "./progress.ts";
+import { addMaintenance, type MaintenanceProgress } from "./progress.ts";
 import type { TableSink } from "./tables.ts";
 import { type Offload, startOffload } from "./offload.ts";
 import { type BatchPlan, type BatchResult, type PackedBatch, writeBatch } from "./writer.ts";
@@ -110,11 +110,7 @@ export function deltaSink(tables: TableSink, o: DeltaSinkOptions): Sink<DeltaBat
     for (const k of keepers) {
       const r = await k.run();
       if (Object.values(r).every((n) => n === 0)) continue;
-      if (!sum) {
-        sum = { ...r };
-        continue;
-      }
-      for (const key of Object.keys(r) as (keyof MaintenanceReport)[]) sum[key] += r[key];
+      sum = addMaintenance(sum, r);
     }
     return sum;
   };

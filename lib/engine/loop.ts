@@ -362,8 +362,9 @@ export function startQuery(parts: QueryParts): StreamQuery<QuerySummary> {
     sampleRss();
     const total = performance.now() - time.t0;
     const lag = new Map<number, bigint>();
+    const positions = source.positions();
     for (const [p, latest] of slice.latest) {
-      const at = ends.get(p) ?? source.positions().get(p) ?? latest;
+      const at = ends.get(p) ?? positions.get(p) ?? latest;
       lag.set(p, latest > at ? latest - at : 0n);
     }
     parts.onProgress?.({

@@ -60,7 +60,7 @@ const SINK_DEFAULTS: Record<SinkKind, Required<Omit<StreamDefaults, "queryName" 
   // Delta: Spark's 1 s processing-time trigger; the sink worker costs a second isolate.
   delta: {
     maxOffsetsPerTrigger: DEFAULT_MAX_OFFSETS_PER_TRIGGER,
-    triggerIntervalMs: 1000,
+    triggerIntervalMs: DEFAULT_TRIGGER_INTERVAL_MS,
     worker: false,
   },
   // Kafka transactions: batches as soon as data is there; parsing in a worker (a second core).

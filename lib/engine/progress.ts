@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { MaintenanceReport } from "../delta/maintenance.ts";
+import { emptyReport, type MaintenanceReport } from "../delta/maintenance.ts";
 import { fmtInt } from "../display.ts";
 
 /** Offsets per partition, as decimal strings keyed by partition number (Spark's JSON form). */
@@ -169,15 +169,7 @@ export function addMaintenance(
   into: MaintenanceProgress | undefined,
   m: MaintenanceProgress,
 ): MaintenanceProgress {
-  const sum = into ?? {
-    compactions: 0,
-    filesCompacted: 0,
-    filesWritten: 0,
-    bytesCompacted: 0,
-    checkpoints: 0,
-    logFilesRemoved: 0,
-    failures: 0,
-  };
+  const sum = into ?? emptyReport();
   for (const k of Object.keys(sum) as (keyof MaintenanceProgress)[]) sum[k] += m[k] ?? 0;
   return sum;
 }

@@ -15,8 +15,6 @@ import type { StreamTotals } from "./stream.ts";
 export interface ReporterOptions {
   /** text, json or none. */
   format: ProgressFormat;
-  /** The query name (in JSON lines). */
-  query: string;
   /** Aggregate mode adds late/dropped/windows/watermark. */
   aggregate: boolean;
   /** Where text lines go (tag, message). */
@@ -40,8 +38,7 @@ export interface ReporterOptions {
  * // Needs a broker, so the doc test only type-checks it:
  * function run(input: ProducerStreamInput) {
  *   const log = (tag: string, message: string) => console.error(`${tag}: ${message}`);
- *   const query = input.options.queryName;
- *   const onBatch = progressReporter({ format: "text", query, aggregate: false, log });
+ *   const onBatch = progressReporter({ format: "text", aggregate: false, log });
  *   return runProducerStream({ ...input, onBatch, onLog: log });
  * }
  * ```

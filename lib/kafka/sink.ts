@@ -91,14 +91,6 @@ function errorText(error: unknown): string {
   return parts.join(" | ");
 }
 
-/**
- * True when an error (or its cause chain) says the producer was fenced by a newer instance
- * (the classifier's rule: INVALID_PRODUCER_EPOCH, PRODUCER_FENCED; not FENCED_LEADER_EPOCH).
- */
-export function isFenced(error: unknown): boolean {
-  return isFencedKafkaError(error);
-}
-
 function size(m: Message): number {
   const v = m.value as { length?: number } | null | undefined;
   const k = m.key as { length?: number } | null | undefined;
@@ -192,7 +184,7 @@ export async function openTransactionalSink(
         await hooks.beforeCommit?.();
         await tx.commit();
       } catch (e) {
-        if (isFenced(e)) {
+        if (isFencedKafkaError(e)) {
           fenced = new FencedError(
             `transactional id '${options.transactionalId}' was taken over by a newer instance; ` +
               "this one stops (its open transaction is aborted by the broker)",

@@ -74,8 +74,6 @@ export interface Tail {
   next(options: NextOptions): Promise<Slice | undefined>;
   /** Next offset to hand out, per partition. */
   positions(): Map<number, bigint>;
-  /** Offsets between the positions and the last known high watermarks (or the ends). */
-  lag(): number;
   /** The latest offset known per partition: its end (available-now) or its high watermark. */
   latestOffsets(): Map<number, bigint>;
   /** With ends: every partition reached its end and everything was handed out. */
@@ -407,14 +405,6 @@ export async function openTail(
       const latest = new Map<number, bigint>();
       for (const [p, pos] of cursor) latest.set(p, endOf(p) ?? hw.get(p) ?? pos);
       return latest;
-    },
-    lag() {
-      let lag = 0n;
-      for (const [p, pos] of cursor) {
-        const target = endOf(p) ?? hw.get(p) ?? pos;
-        if (target > pos) lag += target - pos;
-      }
-      return Number(lag);
     },
     async close() {
       closed = true;

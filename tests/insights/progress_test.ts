@@ -56,7 +56,6 @@ Deno.test("text progress: at most one line per interval, summing batches, and al
   let t = 0;
   const report = progressReporter({
     format: "text",
-    query: "q",
     aggregate: true,
     log: (tag, m) => lines.push(`${tag} ${m}`),
     now: () => t,
@@ -78,7 +77,6 @@ Deno.test("json progress: one object per batch with Spark-like names; none print
   const printed: string[] = [];
   const report = progressReporter({
     format: "json",
-    query: "q",
     aggregate: false,
     log: () => printed.push("text!"),
     print: (l) => printed.push(l),
@@ -108,7 +106,6 @@ Deno.test("json progress: one object per batch with Spark-like names; none print
   const quiet: string[] = [];
   const none = progressReporter({
     format: "none",
-    query: "q",
     aggregate: false,
     log: () => quiet.push("x"),
     print: () => quiet.push("y"),
