@@ -13,6 +13,13 @@
  * (it lands above or below; its files are not touched), a concurrent removal of one of the
  * inputs fails the compaction (it is retried later on a fresh snapshot).
  *
+ * With a `compactor` (the streams pass one that runs in a worker thread), compaction runs in the
+ * background: a run that finds it due hands it over and goes on with checkpoints and cleanup, so
+ * the writer's next batch does not wait for the rewrite. The compactor plans again from its own
+ * view of the table ({@link TableMaintenance.compactNow}), so it never removes a file that is
+ * already gone. One compaction per table runs at a time; its result is reported by the first run
+ * after it ends (or by {@link TableMaintenance.settle}).
+ *
  * **Checkpoints**: the library's writer checkpoints every version that is a multiple of
  * `delta.checkpointInterval` (table.ts); maintenance makes sure one exists at least every
  * `checkpointInterval` commits (a checkpoint that failed, a writer killed before it, or a
@@ -81,6 +88,8 @@ export const MAX_LOG_DELETES_PER_RUN = 1000;
 export interface MaintenanceSettings {
   /** Auto-compaction on. */
   autoCompact: boolean;
+  /** Compaction runs in the background when the writer gave a compactor (not a property). */
+  compactInBackground: boolean;
   /** Small files in one partition that make it due. */
   compactMinFiles: number;
   /** Target (largest) size of a compacted file, bytes. */
@@ -102,6 +111,7 @@ export type MaintenanceOverrides = Partial<
   Pick<
     MaintenanceSettings,
     | "autoCompact"
+    | "compactInBackground"
     | "compactMinFiles"
     | "compactTargetSize"
     | "checkpointInterval"
@@ -173,6 +183,7 @@ export function maintenanceSettings(
   );
   return {
     autoCompact: overrides.autoCompact ?? flag(configuration[p.autoCompact]) ?? true,
+    compactInBackground: overrides.compactInBackground ?? true,
     compactMinFiles: overrides.compactMinFiles ?? positive(configuration[p.minNumFiles]) ??
       DEFAULT_COMPACT_MIN_FILES,
     compactTargetSize: target,
@@ -480,6 +491,13 @@ export interface TableMaintenanceOptions {
   hook?: (point: MaintenancePoint) => void;
   /** Clock (ms), for tests. */
   now?: () => number;
+  /**
+   * Runs auto-compaction elsewhere (in the background): called with the settings when a run
+   * finds compaction due; it must plan again from its own, newer view of the table (as
+   * {@link TableMaintenance.compactNow} does) and resolve with what it did (undefined: nothing
+   * was due any more). Default: compaction runs inside {@link TableMaintenance.run}.
+   */
+  compactor?: (settings: MaintenanceSettings) => Promise<OptimizeResult | undefined>;
 }
 
 /** Failures in a row → runs to skip before the next try: 1, 2, 4 … 64. */
@@ -536,6 +554,12 @@ export class TableMaintenance {
     checkpoint: { failures: 0, skip: 0 },
     cleanup: { failures: 0, skip: 0 },
   };
+  /** The background compaction running (with a compactor). */
+  #compacting: Promise<void> | undefined;
+  /** What background compactions did since the last report. */
+  #finished: MaintenanceReport = emptyReport();
+  /** The settings of the last run. */
+  #settings: MaintenanceSettings | undefined;
 
   constructor(storage: Storage, opts: TableMaintenanceOptions = {}) {
     this.storage = storage;
@@ -564,6 +588,19 @@ export class TableMaintenance {
     return this.#snap;
   }
 
+  /** A failed step: counted, backed off, logged in one line. */
+  #failed(which: StepName, what: string, report: MaintenanceReport, e: unknown): void {
+    const r = this.#retry[which];
+    r.failures++;
+    r.skip = backoffRuns(r.failures);
+    report.failures++;
+    const msg = String((e as Error)?.message ?? e).split("\n")[0];
+    this.#log(
+      "maintenance",
+      `${what} failed (${msg}); ingestion goes on, retrying after ${r.skip} more commit(s)`,
+    );
+  }
+
   /** Runs `step` unless it is backing off; a failure is logged and counted, never thrown. */
   async #step(
     which: StepName,
@@ -580,14 +617,7 @@ export class TableMaintenance {
       await step();
       r.failures = 0;
     } catch (e) {
-      r.failures++;
-      r.skip = backoffRuns(r.failures);
-      report.failures++;
-      const msg = String((e as Error)?.message ?? e).split("\n")[0];
-      this.#log(
-        "maintenance",
-        `${what} failed (${msg}); ingestion goes on, retrying after ${r.skip} more commit(s)`,
-      );
+      this.#failed(which, what, report, e);
     }
   }
 
@@ -596,7 +626,7 @@ export class TableMaintenance {
    * log cleanup after a new checkpoint (or to continue an unfinished one). Never throws.
    */
   async run(): Promise<MaintenanceReport> {
-    const report = emptyReport();
+    const report = this.#takeFinished();
     let settings: MaintenanceSettings;
     try {
       const snap = await this.#advance();
@@ -607,7 +637,9 @@ export class TableMaintenance {
       this.#log("maintenance", `cannot read the table (${(e as Error).message.split("\n")[0]})`);
       return report;
     }
-    if (settings.autoCompact) {
+    this.#settings = settings;
+    if (this.#background(settings)) this.#startCompaction(settings);
+    else if (settings.autoCompact) {
       await this.#step(
         "compaction",
         "auto-compaction",
@@ -622,17 +654,84 @@ export class TableMaintenance {
     return report;
   }
 
-  async #compact(settings: MaintenanceSettings, report: MaintenanceReport): Promise<void> {
+  /**
+   * Waits for the background compaction, if one runs, and returns what background compactions
+   * did since the last report (a writer calls it before it stops). With `final` (the writer is
+   * done, as at the end of an available-now run), one more compaction runs if the table is due,
+   * so that the table it leaves is compacted as inline compaction would leave it.
+   */
+  async settle(opts: { final?: boolean } = {}): Promise<MaintenanceReport> {
+    while (this.#compacting) await this.#compacting;
+    const settings = this.#settings;
+    if (opts.final && settings && this.#background(settings)) {
+      try {
+        await this.#advance();
+        this.#startCompaction(settings);
+      } catch (e) {
+        this.#failed("compaction", "auto-compaction", this.#finished, e);
+      }
+      while (this.#compacting) await this.#compacting;
+    }
+    return this.#takeFinished();
+  }
+
+  #background(settings: MaintenanceSettings): boolean {
+    return settings.autoCompact && settings.compactInBackground && !!this.#opts.compactor;
+  }
+
+  /** What background compactions did since the last report (and a fresh total). */
+  #takeFinished(): MaintenanceReport {
+    const r = this.#finished;
+    this.#finished = emptyReport();
+    return r;
+  }
+
+  /** Hands a due compaction to the compactor, unless one runs or the step is backing off. */
+  #startCompaction(settings: MaintenanceSettings): void {
+    if (this.#compacting) return;
+    const r = this.#retry.compaction;
+    if (r.skip > 0) {
+      r.skip--;
+      return;
+    }
     const snap = this.#snap!;
+    if (planAutoCompaction(snap.files, snap.partitionColumns, settings).length === 0) return;
+    this.#compacting = this.#opts.compactor!(settings).then(
+      (result) => {
+        r.failures = 0;
+        if (result) this.#record(result, this.#finished);
+      },
+      (e) => this.#failed("compaction", "auto-compaction", this.#finished, e),
+    ).finally(() => this.#compacting = undefined);
+  }
+
+  /**
+   * Compacts now if compaction is due on the table as it is now (the compactor's side of a
+   * background compaction): plans from the latest commits, rewrites, commits. Undefined when
+   * nothing was due; a failure throws.
+   */
+  async compactNow(settings: MaintenanceSettings): Promise<OptimizeResult | undefined> {
+    const snap = await this.#advance();
     const bins = planAutoCompaction(snap.files, snap.partitionColumns, settings);
-    if (bins.length === 0) return;
+    if (bins.length === 0) return undefined;
     const hook = this.#opts.hook;
-    const r: OptimizeResult = await compactBins(this.storage, snap, bins, {
+    const r = await compactBins(this.storage, snap, bins, {
       targetSize: settings.compactTargetSize,
       auto: true,
       beforeCommit: () => hook?.("before-compaction-commit"),
       afterCommit: () => hook?.("after-compaction-commit"),
     });
+    await this.#advance();
+    return r;
+  }
+
+  async #compact(settings: MaintenanceSettings, report: MaintenanceReport): Promise<void> {
+    const r = await this.compactNow(settings);
+    if (r) this.#record(r, report);
+  }
+
+  /** A compaction's result, counted and logged. */
+  #record(r: OptimizeResult, report: MaintenanceReport): void {
     report.compactions++;
     report.filesCompacted += r.numFilesRemoved;
     report.filesWritten += r.numFilesAdded;
@@ -642,7 +741,6 @@ export class TableMaintenance {
       `${r.numFilesRemoved} small files (${mb(r.numBytesRemoved)}) → ${r.numFilesAdded} ` +
         `(${mb(r.numBytesAdded)}), ${r.numRows} rows, version ${r.version}`,
     );
-    await this.#advance();
   }
 
   async #checkpoint(settings: MaintenanceSettings, report: MaintenanceReport): Promise<void> {

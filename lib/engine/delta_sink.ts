@@ -10,10 +10,12 @@
  * With `worker`, rows are built and written in a Web Worker (two batches may be queued; a batch
  * queued after one that conflicted conflicts too, by `expectedTxns`).
  *
- * After each committed batch, each table's maintenance runs (lib/delta/maintenance.ts:
- * auto-compaction when due, a checkpoint when one is missing, expired log cleanup after a new
- * checkpoint), in this thread, before the batch is reported; it never fails the batch (a failed
- * step is logged and retried later).
+ * After each committed batch, each table's maintenance runs (lib/delta/maintenance.ts: a
+ * checkpoint when one is missing, expired log cleanup after a new checkpoint), in this thread,
+ * before the batch is reported; it never fails the batch (a failed step is logged and retried
+ * later). Auto-compaction, when due, is handed to a worker thread of its own
+ * (lib/engine/compactor.ts) and runs in the background while the next batches commit; what it
+ * did is reported with the first batch after it ends, and by `settle` before the query stops.
  *
  * @module
  */
@@ -34,6 +36,7 @@ import type { BatchInfo, Committed, Conflicted, Sink } from "./sink.ts";
 import { addMaintenance, type MaintenanceProgress } from "./progress.ts";
 import type { TableSink } from "./tables.ts";
 import { type Offload, startOffload } from "./offload.ts";
+import { type Compactor, startCompactor } from "./compactor.ts";
 import { type BatchPlan, type BatchResult, type PackedBatch, writeBatch } from "./writer.ts";
 
 /** Settings of {@link deltaSink}. */
@@ -93,6 +96,7 @@ export function deltaSink(tables: TableSink, o: DeltaSinkOptions): Sink<DeltaBat
   let read = new Map<number, (bigint | undefined)[]>();
   let worker: Offload<PackedBatch, BatchResult> | undefined;
   let seq = 0; // the batch maintenance runs after (crash-test hook)
+  let compactor: Compactor | undefined;
   const keepers = o.maintenance === false
     ? []
     : targets.map((t) =>
@@ -101,6 +105,10 @@ export function deltaSink(tables: TableSink, o: DeltaSinkOptions): Sink<DeltaBat
         overrides: o.maintenance || {},
         log: o.log,
         hook: (point) => maybeFaultFrom(fault, point, seq),
+        compactor: (settings) => {
+          compactor ??= startCompactor(tables.spec);
+          return compactor.compact({ table: t.name, settings, seq });
+        },
       })
     );
   /** Every table's maintenance, one after the other; undefined when none did anything. */
@@ -247,9 +255,19 @@ export function deltaSink(tables: TableSink, o: DeltaSinkOptions): Sink<DeltaBat
       }
       return 0;
     },
+    async settle(opts) {
+      let sum: MaintenanceReport | undefined;
+      for (const k of keepers) {
+        const r = await k.settle(opts);
+        if (Object.values(r).some((n) => n !== 0)) sum = addMaintenance(sum, r);
+      }
+      return sum;
+    },
     close() {
       worker?.close();
       worker = undefined;
+      compactor?.close();
+      compactor = undefined;
       return Promise.resolve();
     },
   };

@@ -264,6 +264,12 @@ export function startQuery(parts: QueryParts): StreamQuery<QuerySummary> {
       }
       if (inflight.length > 0) phase = "writing";
       await settle();
+      // Background maintenance (a compaction) finishes before the query reports its end.
+      const late = await sink.settle?.({ final: summary.ended === "finished" });
+      if (late) {
+        metrics.maintenance(late);
+        summary.maintenance = addMaintenance(summary.maintenance, late);
+      }
       summary.positions = Object.fromEntries(
         [...source.positions()].map(([p, o]) => [String(p), o.toString()]),
       );

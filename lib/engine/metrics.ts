@@ -18,6 +18,7 @@ import type { SourceSlice, StreamSource } from "../kafka/stream_source.ts";
 import { type HealthFacts, type HealthStatus, healthStatus } from "./health.ts";
 import type { Outage } from "./outage.ts";
 import type { Committed, Conflicted, Sink } from "./sink.ts";
+import type { MaintenanceProgress } from "./progress.ts";
 
 /** The prefix of every stream metric. */
 export const METRIC_PREFIX = "orders_stream_";
@@ -503,6 +504,16 @@ export class StreamMetrics {
     for (const [p, m] of marks) this.#seen(p, m.high);
   }
 
+  /** Table maintenance done (with a batch, or by background work that ended after it). */
+  maintenance(m: MaintenanceProgress): void {
+    const q = this.#q;
+    this.#compactions.inc(q, m.compactions ?? 0);
+    this.#compacted.inc(q, m.filesCompacted ?? 0);
+    this.#logRemoved.inc(q, m.logFilesRemoved ?? 0);
+    this.#checkpoints.inc(q, m.checkpoints ?? 0);
+    this.#maintenanceFailures.inc(q, m.failures ?? 0);
+  }
+
   #seen(partition: number, latest: bigint): void {
     const had = this.#latest.get(partition);
     if (had === undefined || latest > had) this.#latest.set(partition, latest);
@@ -551,14 +562,7 @@ export class StreamMetrics {
       this.#files.inc({ ...q, table }, w.files);
       this.#bytes.inc({ ...q, table }, w.bytes);
     }
-    const m = result.maintenance;
-    if (m) {
-      this.#compactions.inc(q, m.compactions ?? 0);
-      this.#compacted.inc(q, m.filesCompacted ?? 0);
-      this.#logRemoved.inc(q, m.logFilesRemoved ?? 0);
-      this.#checkpoints.inc(q, m.checkpoints ?? 0);
-      this.#maintenanceFailures.inc(q, m.failures ?? 0);
-    }
+    if (result.maintenance) this.maintenance(result.maintenance);
     if (this.#transactional) {
       this.#txns.inc({ ...q, outcome: "committed" });
       if (result.output) {

@@ -4,9 +4,9 @@
  * `--starting-timestamp`, `--max-offsets-per-trigger`, `--trigger-interval`, `--available-now`,
  * `--fail-on-data-loss`, `--progress`, `--broker-timeout`, `--worker`, `--metrics-port`,
  * `--health-timeout`; plus the flags of each sink kind (Delta: `--no-group-offsets`,
- * `--session-timeout-ms` and table maintenance: `--auto-compact`, `--compact-min-files`,
- * `--compact-target-size`, `--checkpoint-interval`, `--log-cleanup`, `--log-retention`; Kafka
- * transactions: `--transaction-timeout`, `--parse-inline`).
+ * `--session-timeout-ms` and table maintenance: `--auto-compact`, `--compact-background`,
+ * `--compact-min-files`, `--compact-target-size`, `--checkpoint-interval`, `--log-cleanup`,
+ * `--log-retention`; Kafka transactions: `--transaction-timeout`, `--parse-inline`).
  * Durations use the one grammar of lib/engine/duration.ts everywhere.
  *
  * @module
@@ -101,9 +101,9 @@ export interface StreamOptions {
   healthTimeoutMs?: number;
   /**
    * Delta sinks: table maintenance settings given by flags (`--auto-compact`,
-   * `--compact-min-files`, `--compact-target-size`, `--checkpoint-interval`, `--log-cleanup`,
-   * `--log-retention`); what is not given comes from each table's properties, then defaults
-   * (lib/delta/maintenance.ts).
+   * `--compact-background`, `--compact-min-files`, `--compact-target-size`,
+   * `--checkpoint-interval`, `--log-cleanup`, `--log-retention`); what is not given comes from
+   * each table's properties, then defaults (lib/delta/maintenance.ts).
    */
   maintenance: MaintenanceOverrides;
 }
@@ -132,6 +132,7 @@ export const DELTA_STREAM_OPTIONS = {
   "no-group-offsets": { type: "boolean" },
   "session-timeout-ms": { type: "string" },
   "auto-compact": { type: "string" },
+  "compact-background": { type: "string" },
   "compact-min-files": { type: "string" },
   "compact-target-size": { type: "string" },
   "checkpoint-interval": { type: "string" },
@@ -192,9 +193,11 @@ export function streamHelp(defaults: StreamDefaults): string {
     lines.push(
       `  --no-group-offsets            do not commit consumer-group offsets (lag tools only)`,
       `  --session-timeout-ms N        consumer-group session timeout               [30000]`,
-      `Table maintenance between micro-batches (each flag overrides the table property):`,
+      `Table maintenance after micro-batches (each flag overrides the table property):`,
       `  --auto-compact BOOL           rewrite small files into target-size ones,`,
       `                                dataChange=false (delta.autoOptimize.autoCompact)  [true]`,
+      `  --compact-background BOOL     compact in a worker thread while batches go on;`,
+      `                                false: between batches, in the batch loop    [true]`,
       `  --compact-min-files N         small files in a partition that make it due`,
       `                                (delta.autoCompact.minNumFiles)               [50]`,
       `  --compact-target-size SIZE    target file size, e.g. 128MB (small = under half)`,
@@ -333,6 +336,9 @@ export function parseStreamOptions(
 function maintenanceFlags(s: (k: string) => string | undefined): MaintenanceOverrides {
   const out: MaintenanceOverrides = {};
   if (s("auto-compact") !== undefined) out.autoCompact = bool(s("auto-compact")!, "auto-compact");
+  if (s("compact-background") !== undefined) {
+    out.compactInBackground = bool(s("compact-background")!, "compact-background");
+  }
   if (s("compact-min-files") !== undefined) {
     out.compactMinFiles = positiveInt(s("compact-min-files")!, "compact-min-files");
   }

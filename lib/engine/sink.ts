@@ -84,6 +84,12 @@ export interface Sink<P = unknown> {
   commit(prepared: P, batch: BatchInfo): Promise<Committed | Conflicted>;
   /** The micro-batch id to start from (resuming the output's numbering), default 0. */
   firstBatchId?(): Promise<number>;
+  /**
+   * Waits for background work the commits started (a Delta sink's auto-compaction) and returns
+   * what it did since the last batch reported; called before a query that ends well stops.
+   * `final`: the query finished (available-now), so last work may be done (a due compaction).
+   */
+  settle?(opts: { final?: boolean }): Promise<MaintenanceProgress | undefined>;
   /** Releases everything (idempotent). */
   close(): Promise<void>;
 }

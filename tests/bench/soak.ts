@@ -44,6 +44,9 @@ import { formatDuration, parseDuration } from "../../lib/engine/duration.ts";
 import { createKafka } from "../../lib/kafka/client.ts";
 import { prepareFeedTopic } from "../../lib/orders/feed_run.ts";
 import { parseOrder } from "../../lib/orders/validate.ts";
+import { createTable } from "../../lib/delta/table.ts";
+import { cleanedSchema } from "../../lib/orders/flatten.ts";
+import { deadLetterSchema } from "../../lib/orders/dead_letters.ts";
 import { openStorage } from "../../lib/storage/mod.ts";
 import { freePort } from "../support/kafka.ts";
 import { pythonPath, REPO_ROOT as ROOT } from "../support/python.ts";
@@ -62,6 +65,7 @@ delta-rs. A benchmark: figures never fail it; a failed exactly-once check exits 
   --seed S                 the feed's seed                                       [random]
   --trigger-interval D     both streams' trigger                                 [1s]
   --log-retention D        the cleaned stream's --log-retention   [run/5, 10s..2m: 2m for 10m]
+                           (and the tables' delta.deletedFileRetentionDuration)
   --checkpoint-interval N  the cleaned stream's --checkpoint-interval            [10]
   --compact-min-files N    the cleaned stream's --compact-min-files [run s/20, 5..50: 30 for 10m]
   --compact-target-size S  the cleaned stream's --compact-target-size
@@ -899,6 +903,14 @@ async function main(): Promise<number> {
         ...producerArgs,
         ...extra,
       ], logs);
+    // The tables are created first with the tombstone retention scaled like the log retention
+    // (the table property a user sets; the stream has no flag for it): checkpoints keep the
+    // files compaction removed for delta.deletedFileRetentionDuration (1 week by default).
+    const configuration = {
+      "delta.deletedFileRetentionDuration": `interval ${Math.round(logRetentionMs / 1000)} seconds`,
+    };
+    await createTable(cleanedTable, cleanedSchema, { configuration, ifNotExists: true });
+    await createTable(deadTable, deadLetterSchema, { configuration, ifNotExists: true });
     let cleaned = cleanedRun(["--metrics-port", String(cleanedPort)], "cleaned");
     let producer = producerRun(["--metrics-port", String(producerPort)], "producer-stream");
     procs.push(cleaned, producer);

@@ -59,6 +59,7 @@ Deno.test("settings: defaults, table properties, flags over properties, clamps",
   const d = maintenanceSettings({});
   assert.deepEqual(d, {
     autoCompact: true,
+    compactInBackground: true,
     compactMinFiles: DEFAULT_COMPACT_MIN_FILES,
     compactTargetSize: DEFAULT_COMPACT_TARGET_SIZE,
     compactMinFileSize: DEFAULT_COMPACT_TARGET_SIZE / 2,
@@ -83,6 +84,7 @@ Deno.test("settings: defaults, table properties, flags over properties, clamps",
   };
   assert.deepEqual(maintenanceSettings(props), {
     autoCompact: false,
+    compactInBackground: true,
     compactMinFiles: 20,
     compactTargetSize: 64 * MiB,
     compactMinFileSize: 1 * MiB,
@@ -379,6 +381,48 @@ Deno.test("auto-compaction run: small files rewritten with dataChange=false, eve
     r = await m.run();
     assert.equal(r.compactions, 0);
     assert.equal((await loadSnapshot(t.storage)).version, 6);
+  }));
+
+Deno.test("background compaction: a run hands it over and returns; one at a time; reported by the next run; settle finishes", () =>
+  withDir(async (dir) => {
+    const t = await createTable(dir, ordersSchema());
+    // The compactor is a second TableMaintenance on its own storage view, as the engine's worker
+    // keeps one; it is held until released, to see the writer go on meanwhile.
+    const other = new TableMaintenance(openStorage(dir), { name: "t" });
+    let release!: () => void;
+    let calls = 0;
+    const m = new TableMaintenance(t.storage, {
+      name: "t",
+      overrides: { compactMinFiles: 3 },
+      compactor: async (settings) => {
+        calls++;
+        await new Promise<void>((r) => release = r);
+        return other.compactNow(settings);
+      },
+    });
+    for (let i = 0; i < 3; i++) await t.append(orders(10, i * 10));
+    let r = await m.run();
+    assert.equal(calls, 1, "due: handed over");
+    assert.equal(r.compactions, 0, "the run did not wait for it");
+    await t.append(orders(10, 30)); // the writer goes on while the compaction waits
+    r = await m.run();
+    assert.equal(calls, 1, "one compaction at a time");
+    release();
+    const settled = await m.settle();
+    assert.deepEqual([settled.compactions, settled.filesCompacted], [1, 4]);
+    r = await m.run();
+    assert.equal(r.compactions, 0, "reported once");
+    const snap = await loadSnapshot(t.storage);
+    assert.equal(snap.files.length, 1, "the compactor planned from the latest commits: 4 files");
+    assert.deepEqual(sorted(ids(await read(dir))), Array.from({ length: 40 }, (_, i) => i));
+    // A final settle compacts what became due since, and waits for it.
+    for (let i = 0; i < 3; i++) await t.append(orders(10, 40 + i * 10));
+    m.run(); // hands it over (released below)
+    await new Promise((r) => setTimeout(r, 10));
+    release();
+    await m.settle({ final: true });
+    assert.equal((await loadSnapshot(t.storage)).files.length, 1);
+    assert.deepEqual(sorted(ids(await read(dir))), Array.from({ length: 70 }, (_, i) => i));
   }));
 
 Deno.test("auto-compaction off: --auto-compact false or the table property", () =>

@@ -22,6 +22,7 @@ Deno.test("maintenance flags: none given → none forced (table properties and d
 Deno.test("maintenance flags parse into overrides", () => {
   const o = parseStreamOptions({
     "auto-compact": "false",
+    "compact-background": "false",
     "compact-min-files": "8",
     "compact-target-size": "64MB",
     "checkpoint-interval": "5",
@@ -30,6 +31,7 @@ Deno.test("maintenance flags parse into overrides", () => {
   }, "orders_raw");
   assert.deepEqual(o.maintenance, {
     autoCompact: false,
+    compactInBackground: false,
     compactMinFiles: 8,
     compactTargetSize: 64 * 1024 * 1024,
     checkpointInterval: 5,

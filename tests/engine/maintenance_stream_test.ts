@@ -129,11 +129,16 @@ Deno.test({
       const all = records(0, 2400);
       await produce(topic, all);
 
-      // --- A: auto-compaction with small triggers (48 batches of 50 records) ---------------
+      // --- A: auto-compaction with small triggers (48 batches of 50 records), inline -------
       const a = ok(
         await runNotebook(
           "raw",
-          streamArgs(topic, compacted, "maint_a", ["--compact-min-files", String(MIN_FILES)]),
+          streamArgs(topic, compacted, "maint_a", [
+            "--compact-min-files",
+            String(MIN_FILES),
+            "--compact-background",
+            "false",
+          ]),
         ),
       );
       const aMaint = a.maintenance as Record<string, number>;
@@ -174,6 +179,50 @@ Deno.test({
           console.log(
             `maintenance A: ${batches} batches, ${aMaint.compactions} compactions ` +
               `(${aMaint.filesCompacted} files), at most ${most} files, ${latest.files.length} at the end`,
+          );
+        },
+      );
+
+      // --- A2: the same in the background (the default): a worker thread compacts ----------
+      const background = join(dir, "background");
+      const a2 = ok(
+        await runNotebook(
+          "raw",
+          streamArgs(topic, background, "maint_a2", ["--compact-min-files", String(MIN_FILES)]),
+        ),
+      );
+      await t.step(
+        "A2: background compaction: exactly once, every compaction counted, compact at the end",
+        async () => {
+          const rows = await tableRows(background);
+          assert.deepEqual(
+            rows.map((r) => String(r.value)).sort(),
+            all.map((r) => String(r.value)).sort(),
+          );
+          assert.equal(new Set(keys(rows)).size, 2400);
+          const m = a2.maintenance as Record<string, number>;
+          const latest = await loadSnapshot(openStorage(background));
+          let optimizeCommits = 0, compactedAway = 0;
+          for (let v = 0; v <= latest.version; v++) {
+            const text = await Deno.readTextFile(
+              join(background, "_delta_log", `${String(v).padStart(20, "0")}.json`),
+            );
+            if (!text.includes('"operation":"OPTIMIZE"')) continue;
+            optimizeCommits++;
+            compactedAway += text.split("\n").filter((l) => l.startsWith('{"remove"')).length;
+          }
+          assert.ok(m.compactions >= 1, `compactions: ${JSON.stringify(m)}`);
+          assert.equal(optimizeCommits, m.compactions, "one OPTIMIZE commit per compaction");
+          assert.equal(compactedAway, m.filesCompacted, "files compacted, as reported");
+          // An available-now run that ends compacts once more when due: the table it leaves
+          // holds fewer small files than the threshold (plus what compactions wrote).
+          assert.ok(
+            latest.files.length <= MIN_FILES,
+            `${latest.files.length} files at the end (threshold ${MIN_FILES})`,
+          );
+          console.log(
+            `maintenance A2 (background): ${a2.batches} batches, ${m.compactions} compactions ` +
+              `(${m.filesCompacted} files), ${latest.files.length} files at the end`,
           );
         },
       );
