@@ -1,7 +1,8 @@
 // Explore orders: the seed's Power BI step as a notebook. Reads the Delta table orders_cleaned
 // through our own Delta reader (the latest version, or any earlier one), charts revenue and
-// orders by state and city, the top products, the order-size distribution and the Chicago share
-// that the producer stream republishes, and writes it all as one offline HTML page.
+// orders by state and city, the top products by name (with their category and department, from
+// data/retail_db/), revenue per category and department, the order-size distribution and the
+// Chicago share that the producer stream republishes, and writes it all as one offline HTML page.
 //
 // Needs the table orders_cleaned (run kafka-consumer-stream-cleaned first); no Kafka broker.
 //
@@ -17,6 +18,7 @@ import { showRows } from "../lib/display.ts";
 import { history, read, snapshot } from "../lib/delta/table.ts";
 import { show, showSvg } from "../lib/notebook/kernel.ts";
 import { requireTable } from "../lib/notebook/preflight.ts";
+import { loadProductCatalog } from "../lib/orders/catalog.ts";
 import { setupNotebook } from "../lib/notebook/setup.ts";
 import * as report from "../lib/report/mod.ts";
 import { parseReportOptions, REPORT_HELP, REPORT_OPTIONS } from "../lib/report/options.ts";
@@ -54,8 +56,10 @@ log(
 );
 await showRows(...tables.sampleTable(snap.schema, data));
 
-// %% Key figures (each line item counted once, money exact to the cent)
-const figures = report.orderFigures(report.lineRows(data));
+// %% Key figures (each line item counted once, money exact to the cent); products named from
+// data/retail_db/ (products ▶ categories ▶ departments)
+const catalog = await loadProductCatalog();
+const figures = report.orderFigures(report.lineRows(data), { catalog });
 await show({ "text/html": report.kpiHtml(figures), "text/plain": kpiText(figures) });
 
 // %% Revenue and orders by state
@@ -68,9 +72,15 @@ await showSvg(report.revenueByCityChart(figures));
 await showSvg(report.ordersByCityChart(figures));
 await showRows(...tables.groupTable(figures.byCity, "city"));
 
-// %% Top products
+// %% Top products, by name, with their category and department
 await showSvg(report.topProductsChart(figures));
 await showRows(...tables.productTable(figures));
+
+// %% Revenue per category and per department
+await showSvg(report.revenueByCategoryChart(figures));
+await showSvg(report.revenueByDepartmentChart(figures));
+await showRows(...tables.groupTable(figures.byCategory, "category"));
+await showRows(...tables.groupTable(figures.byDepartment, "department"));
 
 // %% Order size: totals per order and line items per order
 await showSvg(report.orderSizeChart(figures));

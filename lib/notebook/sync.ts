@@ -7,8 +7,11 @@
 import { join } from "node:path";
 import { canonicalIpynb, toIpynb } from "./ipynb.ts";
 
-/** Scripts in notebooks/ that get no .ipynb: demo.ts runs the others as processes. */
-export const NOT_NOTEBOOKS: readonly string[] = ["demo.ts"];
+/**
+ * Scripts in notebooks/ that get no .ipynb: demo.ts runs the others as processes, and
+ * dashboard.ts is a server that runs until stopped (a kernel cell would never end).
+ */
+export const NOT_NOTEBOOKS: readonly string[] = ["demo.ts", "dashboard.ts"];
 
 /** One notebook pair: the script, its notebook and what the notebook should contain. */
 export interface NotebookPair {

@@ -65,11 +65,37 @@ export function ordersByCityChart(f: OrderFigures, n = 15, city = "Chicago"): st
   });
 }
 
-/** Top products by revenue. */
+/** A label cut to `n` characters (with an ellipsis), so it fits a bar chart's label column. */
+export function shortLabel(text: string, n = 27): string {
+  return text.length <= n ? text : `${text.slice(0, n - 1).trimEnd()}…`;
+}
+
+/** Top products by revenue, by name (cut to fit; the tables give the full name). */
 export function topProductsChart(f: OrderFigures): string {
   return barChart({
     title: `Top ${f.topProducts.length} products by revenue`,
-    bars: f.topProducts.map((p) => ({ label: `product ${p.productId}`, value: p.revenue })),
+    bars: f.topProducts.map((p) => ({ label: shortLabel(p.name), value: p.revenue })),
+    format: money,
+    width: 640,
+  });
+}
+
+/** Revenue per product category (the top `n`, default 15); needs figures made with a catalog. */
+export function revenueByCategoryChart(f: OrderFigures, n = 15): string {
+  return barChart({
+    title: `Revenue by category (top ${
+      Math.min(n, f.byCategory.length)
+    } of ${f.byCategory.length})`,
+    bars: f.byCategory.slice(0, n).map((g) => ({ label: shortLabel(g.key), value: g.revenue })),
+    format: money,
+  });
+}
+
+/** Revenue per department; needs figures made with a catalog. */
+export function revenueByDepartmentChart(f: OrderFigures): string {
+  return barChart({
+    title: `Revenue by department (${f.byDepartment.length})`,
+    bars: f.byDepartment.map((g) => ({ label: shortLabel(g.key), value: g.revenue })),
     format: money,
   });
 }

@@ -1,13 +1,15 @@
 /**
  * The numbers of the orders report, computed from rows of the cleaned (silver) table: revenue
  * and orders by state and city, top products, order-size distribution and the Chicago share
- * (the orders the producer stream republishes). Money is summed in whole cents, so totals are
+ * (the orders the producer stream republishes); with a product catalog (lib/orders/catalog.ts),
+ * products are named and revenue is also summed per category and department. Money is summed in whole cents, so totals are
  * exact to the cent. A line item read twice (same order_id and item_id, e.g. the same file
  * produced twice) is counted once and reported as a duplicate row.
  *
  * @module
  */
 import type { Table } from "apache-arrow";
+import type { ProductCatalog } from "../orders/catalog.ts";
 
 /** The columns {@link orderFigures} reads. */
 export const FIGURE_COLUMNS = [
@@ -55,6 +57,12 @@ export interface GroupFigure {
 export interface ProductFigure {
   /** Product id. */
   productId: number;
+  /** Product name ("product N" without a catalog or when the id is not in it). */
+  name: string;
+  /** Category name (or "unknown category …"). */
+  category: string;
+  /** Department name (or "unknown department …"). */
+  department: string;
   /** Units sold. */
   quantity: number;
   /** Revenue. */
@@ -83,6 +91,10 @@ export interface OrderFigures {
   byState: GroupFigure[];
   /** Per "City, ST", by revenue (then name). */
   byCity: GroupFigure[];
+  /** Per category, by revenue (then name); empty without a catalog. `orders`: orders with a line of it. */
+  byCategory: GroupFigure[];
+  /** Per department, by revenue (then name); empty without a catalog. */
+  byDepartment: GroupFigure[];
   /** Products by revenue (then id), the first `topProducts` of them. */
   topProducts: ProductFigure[];
   /** Order totals in bins of `orderSizeBin` (lower edge, count), ascending. */
@@ -103,6 +115,8 @@ export interface FigureOptions {
   orderSizeBin?: number;
   /** The city the producer stream keeps (default "Chicago"). */
   city?: string;
+  /** Names products and gives the per-category and per-department figures. */
+  catalog?: ProductCatalog;
 }
 
 function num(v: unknown): number {
@@ -238,9 +252,28 @@ export function orderFigures(rows: readonly LineRow[], opts: FigureOptions = {})
   for (const t of totals) orderTotals[Math.floor(t / bin)].count++;
   const linesPerOrder: Record<string, number> = {};
   for (const o of orders.values()) linesPerOrder[o.lines] = (linesPerOrder[o.lines] ?? 0) + 1;
+  const info = (id: number) =>
+    opts.catalog?.info(id) ??
+      { name: `product ${id}`, category: "unknown category", department: "unknown department" };
+  const byLevel = (level: "category" | "department"): GroupFigure[] => {
+    if (!opts.catalog) return [];
+    const m = new Map<string, { orders: Set<number>; cents: number }>();
+    for (const [id, p] of products) {
+      const key = info(id)[level];
+      const g = m.get(key) ?? { orders: new Set<number>(), cents: 0 };
+      for (const o of p.orders) g.orders.add(o);
+      g.cents += p.cents;
+      m.set(key, g);
+    }
+    return [...m].map(([key, g]) => ({ key, orders: g.orders.size, revenue: g.cents / 100 }))
+      .sort(byRevenue);
+  };
   const topProducts = [...products]
     .map(([productId, p]) => ({
       productId,
+      name: info(productId).name,
+      category: info(productId).category,
+      department: info(productId).department,
       quantity: p.quantity,
       revenue: p.cents / 100,
       orders: p.orders.size,
@@ -259,6 +292,8 @@ export function orderFigures(rows: readonly LineRow[], opts: FigureOptions = {})
     averageOrder: orders.size ? Math.round(totalCents / orders.size) / 100 : 0,
     byState: group((o) => o.state),
     byCity: group((o) => o.city),
+    byCategory: byLevel("category"),
+    byDepartment: byLevel("department"),
     topProducts,
     orderTotals,
     orderSizeBin: bin,

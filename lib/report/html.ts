@@ -13,7 +13,9 @@ import {
   ordersByCityChart,
   ordersByStateChart,
   orderSizeChart,
+  revenueByCategoryChart,
   revenueByCityChart,
+  revenueByDepartmentChart,
   revenueByStateChart,
   topProductsChart,
 } from "./charts.ts";
@@ -138,9 +140,21 @@ ${dup}
 <h2>Top products</h2>
 <div class="grid"><div class="card">${topProductsChart(f)}</div><div>${
     table(
-      ["product", "units", "orders", "revenue"],
-      f.topProducts.map((p) => [String(p.productId), p.quantity, p.orders, money(p.revenue)]),
+      ["id", "product", "category", "department", "units", "orders", "revenue"],
+      f.topProducts.map((p) => [
+        String(p.productId),
+        p.name,
+        p.category,
+        p.department,
+        p.quantity,
+        p.orders,
+        money(p.revenue),
+      ]),
     )
+  }</div></div>
+<h2>By category and department</h2>
+<div class="grid"><div class="card">${revenueByCategoryChart(f)}</div><div class="card">${
+    revenueByDepartmentChart(f)
   }</div></div>
 <h2>Order size</h2>
 <div class="grid"><div class="card">${orderSizeChart(f)}</div><div class="card">${

@@ -92,7 +92,7 @@ export function groupTable(groups: readonly GroupFigure[], key: string, n = 10):
 }
 
 /**
- * The top products: product id, units, orders and revenue.
+ * The top products: product id, name, category, department, units, orders and revenue.
  *
  * @example
  * ```ts
@@ -100,18 +100,31 @@ export function groupTable(groups: readonly GroupFigure[], key: string, n = 10):
  * import { productTable } from "./tables.ts";
  * const f = orderFigures([{ orderId: 1, customerId: 7, city: "Chicago", state: "IL", itemId: 1,
  *   productId: 957, quantity: 2, subtotal: 59.98 }]);
- * productTable(f)[1][0]; // { product: 957, productId: 957, quantity: 2, revenue: 59.98, orders: 1 }
+ * productTable(f)[1][0];
+ * // { product: 957, name: "product 957", category: "unknown category",
+ * //   department: "unknown department", quantity: 2, orders: 1, revenue: 59.98 }
  * ```
  */
 export function productTable(f: OrderFigures): RowsTable {
   return [
     [
       { name: "product", type: "long" },
+      { name: "name", type: "string" },
+      { name: "category", type: "string" },
+      { name: "department", type: "string" },
       { name: "quantity", type: "long" },
       { name: "orders", type: "long" },
       { name: "revenue", type: "double" },
     ],
-    f.topProducts.map((p) => ({ product: p.productId, ...p })),
+    f.topProducts.map((p) => ({
+      product: p.productId,
+      name: p.name,
+      category: p.category,
+      department: p.department,
+      quantity: p.quantity,
+      orders: p.orders,
+      revenue: p.revenue,
+    })),
   ];
 }
 

@@ -17,7 +17,8 @@ export interface RenderResult {
   pageErrors: string[];
 }
 
-const FLAGS = [
+/** The flags of every headless run: no background services, no network but what is allowed. */
+export const CHROMIUM_FLAGS: readonly string[] = [
   "--headless",
   "--no-sandbox",
   "--disable-gpu",
@@ -42,7 +43,7 @@ async function chromium(
   const profile = await Deno.makeTempDir({ prefix: "chromium-profile-" });
   try {
     const out = await new Deno.Command(path, {
-      args: [...FLAGS, `--user-data-dir=${profile}`, ...args],
+      args: [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, ...args],
       stdout: "piped",
       stderr: "piped",
     }).output();
@@ -53,7 +54,8 @@ async function chromium(
   }
 }
 
-function pageErrors(stderr: string): string[] {
+/** Console messages, uncaught errors and failed loads among Chromium's stderr lines. */
+export function pageErrors(stderr: string): string[] {
   // Page console output is logged as `CONSOLE(...)` / `:CONSOLE:` lines; uncaught errors as
   // "Uncaught ..."; failed loads as net::ERR_*.
   return stderr.split("\n").filter((l) =>

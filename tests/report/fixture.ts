@@ -61,6 +61,50 @@ export interface ExpectedFigures {
   orderTotalsCents: number[];
   chicagoOrders: number;
   chicagoCents: number;
+  /** Per category / department name (orders with a line of it, cents), from data/retail_db. */
+  byCategory: Map<string, { orders: number; cents: number }>;
+  byDepartment: Map<string, { orders: number; cents: number }>;
+}
+
+/** A product's name, category and department, read from the CSVs with a regex of our own. */
+export interface ExpectedProduct {
+  name: string;
+  category: string;
+  department: string;
+}
+
+/**
+ * data/retail_db/ products joined to categories and departments, parsed here without
+ * lib/orders (first fields by a regex, a quoted name unquoted by hand).
+ */
+export async function expectedCatalog(): Promise<Map<number, ExpectedProduct>> {
+  const lines = async (f: string) =>
+    (await Deno.readTextFile(`${ROOT}data/retail_db/${f}`)).split("\n").filter((l) => l !== "");
+  const deps = new Map(
+    (await lines("departments.csv")).map((l) => [Number(l.split(",")[0]), l.split(",")[1]]),
+  );
+  const cats = new Map(
+    (await lines("categories.csv")).map((l) => {
+      const [id, dep, name] = l.split(",");
+      return [Number(id), {
+        name,
+        department: deps.get(Number(dep)) ?? `unknown department ${dep}`,
+      }];
+    }),
+  );
+  const out = new Map<number, ExpectedProduct>();
+  for (const l of await lines("products.csv")) {
+    const m = /^(\d+),(\d+),("(?:[^"]|"")*"|[^,]*),/.exec(l);
+    if (!m) throw new Error(`fixture: products.csv line not understood: ${l}`);
+    const name = m[3].startsWith('"') ? m[3].slice(1, -1).replaceAll('""', '"') : m[3];
+    const cat = cats.get(Number(m[2]));
+    out.set(Number(m[1]), {
+      name: name.trim(), // shown without retail_db's trailing spaces
+      category: cat?.name ?? `unknown category ${m[2]}`,
+      department: cat?.department ?? "unknown department",
+    });
+  }
+  return out;
 }
 
 /** Computes {@link ExpectedFigures} over the given data files, each line item once. */
@@ -77,7 +121,10 @@ export async function expectedFigures(files: number[]): Promise<ExpectedFigures>
     orderTotalsCents: [],
     chicagoOrders: 0,
     chicagoCents: 0,
+    byCategory: new Map(),
+    byDepartment: new Map(),
   };
+  const catalog = await expectedCatalog();
   const seenOrders = new Set<number>();
   const customers = new Set<number>();
   for (const n of files) {
@@ -88,8 +135,22 @@ export async function expectedFigures(files: number[]): Promise<ExpectedFigures>
       customers.add(o.customer_id);
       let cents = 0;
       const productsInOrder = new Set<number>();
+      const levelsInOrder = new Set<string>();
       for (const li of o.line_items) {
         const c = Math.round(li.order_item_subtotal * 100);
+        const info = catalog.get(li.order_item_product_id)!;
+        for (
+          const [map, key] of [
+            [e.byCategory, info.category],
+            [e.byDepartment, info.department],
+          ] as const
+        ) {
+          const g = map.get(key) ?? { orders: 0, cents: 0 };
+          g.cents += c;
+          if (!levelsInOrder.has(`${map === e.byCategory}:${key}`)) g.orders++;
+          levelsInOrder.add(`${map === e.byCategory}:${key}`);
+          map.set(key, g);
+        }
         cents += c;
         e.lines++;
         const p = e.products.get(li.order_item_product_id) ?? { quantity: 0, cents: 0, orders: 0 };

@@ -9,10 +9,18 @@ import { figuresFromHtml } from "../../lib/report/html.ts";
 import type { OrderFigures } from "../../lib/report/figures.ts";
 import { runNotebook } from "../support/notebooks.ts";
 import { chromiumPath } from "../support/jupyter.ts";
-import { buildCleanedTable, type ExpectedFigures, expectedFigures, ROOT } from "./fixture.ts";
+import {
+  buildCleanedTable,
+  expectedCatalog,
+  type ExpectedFigures,
+  expectedFigures,
+  ROOT,
+} from "./fixture.ts";
 import { renderPage } from "./chromium.ts";
 
 const OUTPUT = join(ROOT, "test-output");
+
+const catalog = await expectedCatalog();
 
 function assertMatches(f: OrderFigures, e: ExpectedFigures, duplicateRows: number): void {
   assert.equal(f.orders, e.orders, "orders");
@@ -47,6 +55,28 @@ function assertMatches(f: OrderFigures, e: ExpectedFigures, duplicateRows: numbe
     f.topProducts.map((p) => [p.productId, p.quantity, Math.round(p.revenue * 100), p.orders]),
     products.map(([id, p]) => [id, p.quantity, p.cents, p.orders]),
   );
+  // Products named from data/retail_db, with their category and department.
+  assert.deepEqual(
+    f.topProducts.map((p) => [p.name, p.category, p.department]),
+    products.map(([id]) => {
+      const c = catalog.get(id)!;
+      return [c.name, c.category, c.department];
+    }),
+  );
+  for (
+    const [got, want, what] of [[f.byCategory, e.byCategory, "category"], [
+      f.byDepartment,
+      e.byDepartment,
+      "department",
+    ]] as const
+  ) {
+    assert.equal(got.length, want.size, `${what} count`);
+    for (const g of got) {
+      const x = want.get(g.key);
+      assert.ok(x, `${what} ${g.key} is not in the data`);
+      assert.deepEqual([g.orders, Math.round(g.revenue * 100)], [x.orders, x.cents], g.key);
+    }
+  }
   assert.deepEqual(
     f.linesPerOrder,
     Object.fromEntries([...e.linesPerOrder].map(([k, v]) => [String(k), v])),
@@ -125,7 +155,9 @@ Deno.test("report: numbers equal an independent computation, latest and earlier 
       const remote = [...latestHtml.matchAll(/(?:src|href)\s*=\s*"([^"]*)"/gi)].map((m) => m[1]);
       assert.deepEqual(remote, []);
       assert.ok(!/url\(\s*["']?https?:/i.test(latestHtml) && !/@import/i.test(latestHtml));
-      assert.equal((latestHtml.match(/<svg /g) ?? []).length, 9);
+      assert.equal((latestHtml.match(/<svg /g) ?? []).length, 11);
+      // Products by name (the top one's name from products.csv), not "product 957".
+      assert.ok(!latestHtml.includes(">product "), "every product is named");
     });
 
     await t.step(
@@ -149,7 +181,7 @@ Deno.test("report: numbers equal an independent computation, latest and earlier 
         assert.deepEqual([...shot.subarray(1, 4)], [0x50, 0x4e, 0x47], "a PNG");
         assert.ok(shot.length > 20_000, `screenshot of ${shot.length} bytes looks blank`);
         // The DOM after load has the charts and the key figures.
-        assert.equal((r.dom.match(/<svg /g) ?? []).length, 9);
+        assert.equal((r.dom.match(/<svg /g) ?? []).length, 11);
         assert.match(r.dom, /data-kpi="orders">6,000</);
       },
     );
