@@ -135,7 +135,8 @@ export function changelogTopic(queryName: string): string {
   return `${queryName}-changelog`;
 }
 
-async function ensureChangelog(admin: Admin, topic: string): Promise<void> {
+/** Creates a query's changelog topic when missing (compacted, one partition). */
+export async function ensureChangelog(admin: Admin, topic: string): Promise<void> {
   if ((await admin.listTopics()).includes(topic)) return;
   try {
     await admin.createTopics({
@@ -160,15 +161,25 @@ async function ensureChangelog(admin: Admin, topic: string): Promise<void> {
 const decoder = new TextDecoder();
 const text = (b: Uint8Array | null) => (b === null ? null : decoder.decode(b));
 
-/** Reads a changelog to its end: the last meta, and the live state (last value per key). */
-async function readChangelog(
+/**
+ * Reads a changelog to its end: the last meta (key {@link META_KEY}), the last meta of each
+ * partition task (keys `__meta__/<partition>`, written by the per-partition sink), and the live
+ * state (last value per other key).
+ */
+export async function readChangelog(
   kafka: Kafka,
   admin: Admin,
   topic: string,
-): Promise<{ meta?: ChangelogMeta; state: { key: string; value: string }[]; records: number }> {
+): Promise<{
+  meta?: ChangelogMeta;
+  partitionMetas: Map<number, ChangelogMeta>;
+  state: { key: string; value: string }[];
+  records: number;
+}> {
   const ranges = await resolveRange(admin, topic, { kind: "earliest" }, { kind: "latest" });
   const live = new Map<string, string>();
   let meta: ChangelogMeta | undefined;
+  const partitionMetas = new Map<number, ChangelogMeta>();
   let records = 0;
   for await (const batch of readRange(kafka, topic, ranges, { timestampType: 0 })) {
     for (const r of batch) {
@@ -176,18 +187,27 @@ async function readChangelog(
       const key = text(r.key);
       if (key === null) continue;
       const value = text(r.value);
-      if (key === META_KEY) {
+      const task = key.startsWith(`${META_KEY}/`) ? Number(key.slice(META_KEY.length + 1)) : NaN;
+      if (key === META_KEY || Number.isInteger(task)) {
         if (value === null) continue;
+        let parsed: ChangelogMeta;
         try {
-          meta = JSON.parse(value) as ChangelogMeta;
+          parsed = JSON.parse(value) as ChangelogMeta;
         } catch {
           throw new ChangelogError(`changelog ${topic} has a meta record that is not JSON`);
         }
+        if (key === META_KEY) meta = parsed;
+        else partitionMetas.set(task, parsed);
       } else if (value === null) live.delete(key);
       else live.set(key, value);
     }
   }
-  return { meta, state: [...live].map(([key, value]) => ({ key, value })), records };
+  return {
+    meta,
+    partitionMetas,
+    state: [...live].map(([key, value]) => ({ key, value })),
+    records,
+  };
 }
 
 /** A prepared transaction. */

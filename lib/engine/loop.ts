@@ -287,7 +287,7 @@ export function startQuery(parts: QueryParts): StreamQuery<QuerySummary> {
     const mine = source.positions();
     const others = [...(ends ?? new Map<number, bigint>()).keys()].filter((p) => !mine.has(p));
     if (others.length === 0) return [];
-    const stored = await sink.stored(others);
+    const stored = await (sink.observe ?? sink.stored).call(sink, others);
     const marks = await watermarks(admin, topic);
     return others.filter((p) => {
       const end = ends!.get(p)!;

@@ -145,6 +145,7 @@ export const KAFKA_STREAM_OPTIONS = {
   ...STREAM_OPTIONS,
   "transaction-timeout": { type: "string" },
   "parse-inline": { type: "boolean" },
+  "session-timeout-ms": { type: "string" },
 } as const satisfies ParseArgsConfig["options"];
 
 /**
@@ -212,6 +213,8 @@ export function streamHelp(defaults: StreamDefaults): string {
   } else {
     lines.push(
       `  --transaction-timeout D       Kafka transaction timeout                    [60s]`,
+      `  --session-timeout-ms N        consumer-group session timeout (filter mode,`,
+      `                                whose copies share the partitions)           [30000]`,
       `  --parse-inline                same as --no-worker (the default in Jupyter)`,
     );
   }

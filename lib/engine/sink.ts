@@ -72,6 +72,11 @@ export interface Sink<P = unknown> {
    */
   stored(partitions: number[]): Promise<Map<number, bigint | undefined>>;
   /**
+   * The stored offsets of partitions this copy does not hold, read without taking them over
+   * (available-now checks what other copies still have to do); default {@link stored}.
+   */
+  observe?(partitions: number[]): Promise<Map<number, bigint | undefined>>;
+  /**
    * The engine settled where the partitions resume (`fresh` ones from the starting-offsets
    * spec, none of them past what the log still holds); the sink records the starts of fresh
    * partitions if a restart must not resolve them again, and takes the positions. False: another

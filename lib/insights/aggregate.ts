@@ -83,8 +83,68 @@ export interface BatchOutcome {
  */
 export type AddResult = "on_time" | "late" | "dropped" | "invalid_time";
 
+/**
+ * One order's contribution to the windows of its event time (or several orders' summed): what a
+ * first stage of a repartitioned aggregation publishes, keyed by (group, window).
+ */
+export interface PartialTotals {
+  /** The group value. */
+  group: GroupValue;
+  /** Window start, ms since the epoch. */
+  windowStart: number;
+  /** Orders. */
+  orders: number;
+  /** Order lines. */
+  lines: number;
+  /** Revenue in whole cents. */
+  revenueCents: number;
+  /** Largest event time among the orders (ms). */
+  maxEventTime: number;
+}
+
+/**
+ * What one valid order adds to the windows of one dimension: one entry per group (products: one
+ * per distinct product of its lines, each counting the order once).
+ *
+ * @example
+ * ```ts
+ * import { orderGroups } from "./aggregate.ts";
+ * const item = (id: number, subtotal: number) => ({ order_item_id: 1,
+ *   order_item_product_id: id, order_item_quantity: 1, order_item_product_price: subtotal,
+ *   order_item_subtotal: subtotal });
+ * const order = { order_id: 1, customer_id: 2, city: "Chicago", state: "IL",
+ *   line_items: [item(5, 1.25), item(5, 2), item(7, 0.1)] };
+ * orderGroups("city", order); // [{ group: "Chicago", lines: 3, cents: 335 }]
+ * orderGroups("product", order); // [{ group: 5, lines: 2, cents: 325 }, { group: 7, lines: 1, cents: 10 }]
+ * ```
+ */
+export function orderGroups(
+  dimension: Dimension,
+  order: Pick<Order, "line_items" | "city" | "state">,
+): { group: GroupValue; lines: number; cents: number }[] {
+  if (dimension === "product") {
+    const per = new Map<number, { group: number; lines: number; cents: number }>();
+    for (const it of order.line_items) {
+      const id = Number(it.order_item_product_id);
+      const p = per.get(id) ?? { group: id, lines: 0, cents: 0 };
+      p.lines++;
+      p.cents += Math.round(it.order_item_subtotal * 100);
+      per.set(id, p);
+    }
+    return [...per.values()];
+  }
+  let cents = 0;
+  for (const it of order.line_items) cents += Math.round(it.order_item_subtotal * 100);
+  return [{ group: order[dimension], lines: order.line_items.length, cents }];
+}
+
 /** Largest |event time| in ms that is a valid date with room for a window after it. */
 const MAX_TIME = 8.64e15 - 366 * 86_400_000;
+
+/** Whether an event time (ms) is a date the windows can take (see `invalid_time`). */
+export function isEventTime(ms: number): boolean {
+  return Number.isFinite(ms) && Math.abs(ms) <= MAX_TIME;
+}
 
 /**
  * The window state of one aggregation; feed a micro-batch with {@link Aggregator.add}, then
@@ -101,6 +161,13 @@ export interface Aggregator {
   watermark(): number | null;
   /** Adds one valid order with its event time (ms). */
   add(order: Order, eventTime: number): AddResult;
+  /**
+   * Adds a first stage's partial totals of one (group, window) as {@link add} adds an order:
+   * dropped when its window closed, late when it is behind the largest event time.
+   */
+  addPartial(partial: PartialTotals): AddResult;
+  /** Takes an event time seen elsewhere (a first stage's progress) into the batch's largest. */
+  observeTime(eventTime: number): void;
   /** Ends the batch: advances the watermark, evicts closed windows, says what to publish. */
   finishBatch(): BatchOutcome;
   /** Restores a window from the changelog. */
@@ -175,28 +242,25 @@ export function createAggregator(options: AggregateOptions): Aggregator {
     maxEventTime: () => maxEvent,
     watermark: () => watermarkOf(maxEvent),
     add(order, eventTime) {
-      if (!Number.isFinite(eventTime) || Math.abs(eventTime) > MAX_TIME) return "invalid_time";
+      if (!isEventTime(eventTime)) return "invalid_time";
       const start = Math.floor(eventTime / opts.windowMs) * opts.windowMs;
       const end = start + opts.windowMs;
       const wm = watermarkOf(maxEvent);
       if (wm !== null && end <= wm) return "dropped";
-      if (opts.dimension === "product") {
-        const per = new Map<number, { lines: number; cents: number }>();
-        for (const it of order.line_items) {
-          const id = Number(it.order_item_product_id);
-          const p = per.get(id) ?? { lines: 0, cents: 0 };
-          p.lines++;
-          p.cents += Math.round(it.order_item_subtotal * 100);
-          per.set(id, p);
-        }
-        for (const [id, p] of per) bump(id, start, 1, p.lines, p.cents);
-      } else {
-        let cents = 0;
-        for (const it of order.line_items) cents += Math.round(it.order_item_subtotal * 100);
-        bump(order[opts.dimension], start, 1, order.line_items.length, cents);
-      }
+      for (const g of orderGroups(opts.dimension, order)) bump(g.group, start, 1, g.lines, g.cents);
       if (batchMax === null || eventTime > batchMax) batchMax = eventTime;
       return maxEvent !== null && end <= maxEvent ? "late" : "on_time";
+    },
+    addPartial(p) {
+      const end = p.windowStart + opts.windowMs;
+      const wm = watermarkOf(maxEvent);
+      if (wm !== null && end <= wm) return "dropped";
+      bump(p.group, p.windowStart, p.orders, p.lines, p.revenueCents);
+      if (batchMax === null || p.maxEventTime > batchMax) batchMax = p.maxEventTime;
+      return maxEvent !== null && end <= maxEvent ? "late" : "on_time";
+    },
+    observeTime(eventTime) {
+      if (batchMax === null || eventTime > batchMax) batchMax = eventTime;
     },
     finishBatch() {
       if (batchMax !== null && (maxEvent === null || batchMax > maxEvent)) maxEvent = batchMax;

@@ -28,6 +28,7 @@ export const PRODUCER_STREAM_OPTIONS = {
   window: { type: "string" },
   watermark: { type: "string" },
   "output-mode": { type: "string" },
+  repartition: { type: "boolean" },
   "dead-letter-topic": { type: "string" },
 } as const satisfies ParseArgsConfig["options"];
 
@@ -44,7 +45,11 @@ the order count, line count and revenue, keyed by group and window.
   --watermark DURATION         allowed lateness behind the largest event time (default '10 minutes')
   --output-mode update|append  update (default): after each batch, the changed windows' totals;
                                append: each window once, final, when the watermark passes its end
+  --repartition                scale out: copies with one --query-name share the work; partial
+                               sums go through the internal topic <query>-repartition to the
+                               copy that owns their window (its metrics on --metrics-port + 1)
   (--city/--state/--min-total, when given, filter the orders before aggregating)
+Filter mode scales out as it is: copies with one --query-name share the input's partitions.
 Topics:
   --dead-letter-topic T        default <output topic>_dead_letters
 ${streamHelp({ queryName: "from mode and filter", sink: "kafka" })}
@@ -113,18 +118,25 @@ export function parseProducerStreamFlags(
     ? `${outputTopic}-agg-${aggregate}-${formatDuration(windowMs)}` +
       (filtered ? `-${filterSlug(filter)}` : "")
     : `${outputTopic}-filter-${filterSlug(filter)}`;
-  const options = parseStreamOptions(flags, { queryName, sink: "kafka" });
+  // A repartitioned query keeps its windows per partition: never the single copy's name.
+  const defaultName = aggregate && flags.repartition ? `${queryName}-rp` : queryName;
+  const options = parseStreamOptions(flags, { queryName: defaultName, sink: "kafka" });
   const mode: StreamMode = aggregate
     ? {
       kind: "aggregate",
       aggregate: { dimension: aggregate, windowMs, watermarkMs, outputMode },
       filter,
+      ...(flags.repartition ? { repartition: true } : {}),
     }
     : { kind: "filter", filter };
+  if (flags.repartition && !aggregate) {
+    throw new ConfigError("--repartition goes with --aggregate (filter mode scales out as it is)");
+  }
   const deadLetterTopic = s("dead-letter-topic") ?? `${outputTopic}_dead_letters`;
   const description = aggregate
     ? `aggregate per ${aggregate}, ${formatDuration(windowMs)} windows, watermark ` +
       `${formatDuration(watermarkMs)}, ${outputMode} mode` +
+      (flags.repartition ? ", repartitioned" : "") +
       (filtered ? `, where ${describeFilter(filter)}` : "")
     : `filter ${describeFilter(filter)}`;
   return {

@@ -17,10 +17,11 @@ import { tempTableLocation } from "./storage_backends.ts";
 /** Repository root. */
 export const ROOT: string = fileURLToPath(new URL("../../", import.meta.url));
 
-/** The two streaming notebooks. */
+/** The streaming notebooks. */
 export const NOTEBOOKS = {
   raw: join(ROOT, "notebooks", "kafka-consumer-stream.ts"),
   cleaned: join(ROOT, "notebooks", "kafka-consumer-stream-cleaned.ts"),
+  producer: join(ROOT, "notebooks", "kafka-producer-stream.ts"),
 } as const;
 
 /** A record to produce. */
