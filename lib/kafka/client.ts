@@ -10,6 +10,10 @@ import { readFileSync } from "node:fs";
 import process from "node:process";
 import type { KafkaSettings } from "../config.ts";
 import { explainKafkaError, KafkaUnavailableError, TopicNotFoundError } from "./errors.ts";
+import { installAbortedFilter } from "./_aborted.ts";
+
+// kafkajs skips aborted transactions wrongly when they interleave (see _aborted.ts).
+installAbortedFilter();
 
 // Importable from here as before; they live in errors.ts with the classifier.
 export { explainKafkaError, KafkaUnavailableError, TopicNotFoundError };

@@ -21,6 +21,10 @@ import {
   type StreamSource,
 } from "./stream_source.ts";
 import { Notifier } from "./_notifier.ts";
+import { installAbortedFilter } from "./_aborted.ts";
+
+// kafkajs skips aborted transactions wrongly when they interleave (see _aborted.ts).
+installAbortedFilter();
 
 /** Settings of {@link groupSource}. */
 export interface GroupSourceOptions {

@@ -7,6 +7,10 @@
  */
 import type { Admin, Consumer, Kafka } from "kafkajs";
 import { UserError } from "../errors.ts";
+import { installAbortedFilter } from "./_aborted.ts";
+
+// kafkajs skips aborted transactions wrongly when they interleave (see _aborted.ts).
+installAbortedFilter();
 
 /** One Kafka record with its coordinates, as the seed's Spark Kafka source shows it. */
 export interface KafkaRecord {

@@ -20,6 +20,10 @@ import type { Consumer, Kafka } from "kafkajs";
 import { fairShareDetail, type PartitionBacklog } from "./fair.ts";
 import type { KafkaRecord, PartitionRange } from "./source.ts";
 import type { KafkaHealth, PartitionSlice, StreamSource } from "./stream_source.ts";
+import { installAbortedFilter } from "./_aborted.ts";
+
+// kafkajs skips aborted transactions wrongly when they interleave (see _aborted.ts).
+installAbortedFilter();
 
 /** Options of {@link openTail}. */
 export interface TailOptions {
