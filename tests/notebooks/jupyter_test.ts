@@ -114,7 +114,10 @@ Deno.test({
           assert.match(text(cells), /"output":145,/);
         },
         "explore-orders": (cells) => {
-          assert.equal(rich(cells, "image/svg+xml").length, 9, "nine charts");
+          // By state (2), by city (2), top products, by category and by department, order
+          // size (2), the Chicago share (2).
+          assert.equal(rich(cells, "image/svg+xml").length, 11, "eleven charts");
+          assert.match(rich(cells, "image/svg+xml").join(""), /Revenue by department/i);
           assert.match(rich(cells, "text/html").join(""), /data-kpi="orders">6,000</);
           assert.match(text(cells), /145 of 6,000 orders/);
         },
