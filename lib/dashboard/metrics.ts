@@ -102,6 +102,25 @@ export interface StreamView {
 
 const P = METRIC_PREFIX;
 
+/** A stream that gave no figures (not scraped yet, or down), with the reason. */
+export function downView(e: StreamEndpoint, message: string, at: number): StreamView {
+  return {
+    name: e.name,
+    url: e.url,
+    up: false,
+    message,
+    query: "",
+    healthy: null,
+    brokerUp: null,
+    partitions: [],
+    lag: 0,
+    recordsPerSecond: null,
+    records: 0,
+    deadLetters: {},
+    scrapedAt: at,
+  };
+}
+
 /**
  * Endpoints from a flag value: `name=URL|PORT|HOST:PORT`, comma-separated; a bare port or
  * host:port becomes `http://HOST:PORT/metrics` (host 127.0.0.1 when only a port is given).
@@ -166,21 +185,7 @@ export class StreamScraper {
     const now = Date.now();
     const down = (message: string): StreamView => {
       this.#prev.delete(e.name);
-      return {
-        name: e.name,
-        url: e.url,
-        up: false,
-        message,
-        query: "",
-        healthy: null,
-        brokerUp: null,
-        partitions: [],
-        lag: 0,
-        recordsPerSecond: null,
-        records: 0,
-        deadLetters: {},
-        scrapedAt: now,
-      };
+      return downView(e, message, now);
     };
     let text: string;
     try {

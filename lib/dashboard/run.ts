@@ -9,7 +9,7 @@
  */
 import type { KafkaSettings } from "../config.ts";
 import type { ProductCatalog } from "../orders/catalog.ts";
-import { StreamScraper, type StreamView } from "./metrics.ts";
+import { downView, StreamScraper, type StreamView } from "./metrics.ts";
 import type { DashboardOptions } from "./options.ts";
 import { RepublishedReader } from "./republished.ts";
 import { serveDashboard } from "./server.ts";
@@ -117,21 +117,7 @@ export function startDashboard(setup: DashboardSetup): Promise<Dashboard> {
     : undefined;
   let cleaned = source(setup.table);
   let dead = source(setup.deadLetters);
-  let streams: StreamView[] = setup.metrics.map((e) => ({
-    name: e.name,
-    url: e.url,
-    up: false,
-    message: "not scraped yet",
-    query: "",
-    healthy: null,
-    brokerUp: null,
-    partitions: [],
-    lag: 0,
-    recordsPerSecond: null,
-    records: 0,
-    deadLetters: {},
-    scrapedAt: 0,
-  }));
+  let streams: StreamView[] = setup.metrics.map((e) => downView(e, "not scraped yet", 0));
   const make = (now: number): DashboardView => ({
     updatedAt: now,
     intervalMs: setup.intervalMs,

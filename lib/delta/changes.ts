@@ -10,9 +10,8 @@
  * @module
  */
 import type { Storage } from "../storage/storage.ts";
-import { NotFoundError } from "../storage/errors.ts";
 import type { AddAction, Metadata, Protocol, RemoveAction } from "./actions.ts";
-import { commitPath, findCommitInfo, parseCommitBytes } from "./log.ts";
+import { findCommitInfo, readCommitsAfter } from "./log.ts";
 
 /** One commit's changes. */
 export interface CommitChanges {
@@ -56,15 +55,7 @@ export async function commitsAfter(
   limit = 1000,
 ): Promise<CommitChanges[]> {
   const out: CommitChanges[] = [];
-  for (let v = version + 1; out.length < limit; v++) {
-    let bytes: Uint8Array;
-    try {
-      bytes = await storage.get(commitPath(v));
-    } catch (e) {
-      if (e instanceof NotFoundError) break;
-      throw e;
-    }
-    const actions = parseCommitBytes(commitPath(v), bytes);
+  for (const { version: v, actions } of await readCommitsAfter(storage, version, limit)) {
     const c: CommitChanges = {
       version: v,
       timestamp: findCommitInfo(actions)?.timestamp as number | undefined,

@@ -93,6 +93,29 @@ export async function readCommit(storage: Storage, version: number): Promise<Act
   return parseCommitBytes(path, bytes);
 }
 
+/**
+ * The commits after `version`, read one by one until the first that does not exist (no listing),
+ * at most `limit` of them: how a reader follows a table it already knows.
+ */
+export async function readCommitsAfter(
+  storage: Storage,
+  version: number,
+  limit = Infinity,
+): Promise<{ version: number; actions: Action[] }[]> {
+  const out: { version: number; actions: Action[] }[] = [];
+  for (let v = version + 1; out.length < limit; v++) {
+    let bytes: Uint8Array;
+    try {
+      bytes = await storage.get(commitPath(v));
+    } catch (e) {
+      if (e instanceof NotFoundError) break;
+      throw e;
+    }
+    out.push({ version: v, actions: parseCommitBytes(commitPath(v), bytes) });
+  }
+  return out;
+}
+
 /** Parse commit bytes read from `path`; errors name the file and line. */
 export function parseCommitBytes(path: string, bytes: Uint8Array): Action[] {
   let text: string;

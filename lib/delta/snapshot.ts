@@ -35,11 +35,10 @@ import {
   type LogFile,
   type LogListing,
   mapLimit,
-  parseCommitBytes,
   readCommit,
+  readCommitsAfter,
   readLastCheckpoint,
 } from "./log.ts";
-import { NotFoundError } from "../storage/errors.ts";
 import { parseSchemaString, type StructType } from "./schema.ts";
 
 /** Reader features this library implements. */
@@ -418,17 +417,7 @@ const MAX_ADVANCED_TIMESTAMPS = 1000;
  */
 export async function advanceSnapshot(prev: Snapshot, storage?: Storage): Promise<Snapshot> {
   const st = storage ?? prev.storage;
-  const news: { version: number; actions: Action[] }[] = [];
-  for (let v = prev.version + 1;; v++) {
-    let bytes: Uint8Array;
-    try {
-      bytes = await st.get(commitPath(v));
-    } catch (e) {
-      if (e instanceof NotFoundError) break;
-      throw e;
-    }
-    news.push({ version: v, actions: parseCommitBytes(commitPath(v), bytes) });
-  }
+  const news = await readCommitsAfter(st, prev.version);
   if (news.length === 0) {
     if (!(await st.head(commitPath(prev.version)))) return loadSnapshot(st);
     return prev;
