@@ -15,11 +15,11 @@ import { openStorage } from "../storage/mod.ts";
 import type { Action, AddAction, RemoveAction } from "./actions.ts";
 import { commit, makeCommitInfo } from "./commit.ts";
 import { CommitRetriesExhaustedError, ConcurrentModificationError } from "./errors.ts";
-import { encodeParquet } from "./parquet.ts";
+import { encodeParquetParts } from "./parquet.ts";
 import { encodeAddPath, partitionDirectory } from "./partition.ts";
 import { scanFiles } from "./scan.ts";
 import { checkWritable, loadSnapshot, type Snapshot } from "./snapshot.ts";
-import { computeStats, statsOptionsFromConfiguration } from "./stats.ts";
+import { StatsCollector, statsOptionsFromConfiguration } from "./stats.ts";
 import { maybeCheckpoint } from "./table.ts";
 
 /** Default target file size for compaction: 128 MiB of Parquet. */
@@ -180,14 +180,21 @@ export async function compactBins(
   let committing = false;
   try {
     for (const bin of bins) {
-      const parts: arrow.Table[] = [];
-      for await (
-        const t of scanFiles(storage, bin, snap.schema, snap.partitionColumns, {
-          columns: dataColumns,
-        })
-      ) parts.push(t);
-      const merged = new arrow.Table(parts[0].schema, parts.flatMap((p) => p.batches));
-      const bytes = encodeParquet(merged, { compression: codec });
+      // File by file: one input's rows are in memory at a time, not the whole bin's.
+      const stats = new StatsCollector(snap.schema, statsOpts);
+      let rows = 0;
+      const parts = async function* (): AsyncGenerator<arrow.Table> {
+        for await (
+          const t of scanFiles(storage, bin, snap.schema, snap.partitionColumns, {
+            columns: dataColumns,
+          })
+        ) {
+          stats.add(t);
+          rows += t.numRows;
+          yield t;
+        }
+      };
+      const bytes = await encodeParquetParts(parts(), { compression: codec });
       const values = bin[0].partitionValues ?? {};
       const dir = snap.partitionColumns.length
         ? partitionDirectory(snap.partitionColumns, values)
@@ -202,7 +209,7 @@ export async function compactBins(
         size: bytes.length,
         modificationTime: now,
         dataChange: false,
-        stats: computeStats(merged, snap.schema, statsOpts),
+        stats: stats.json(),
       });
       for (const f of bin) {
         removes.push({
@@ -215,7 +222,7 @@ export async function compactBins(
         });
       }
       partitions.add(dir);
-      result.numRows += merged.numRows;
+      result.numRows += rows;
       result.numBytesAdded += bytes.length;
       result.numBytesRemoved += bin.reduce((s, f) => s + f.size, 0);
     }

@@ -20,6 +20,7 @@ import {
   readParquet,
   readSchema,
   Table as WasmTable,
+  transformParquetStream,
   writeParquet,
   WriterPropertiesBuilder,
 } from "parquet-wasm";
@@ -95,6 +96,101 @@ export const CREATED_BY = "retail-pipeline lib/delta (parquet-wasm 0.7.2, arrow-
  * ```
  */
 export function encodeParquet(table: arrow.Table, opts: EncodeOptions = {}): Uint8Array {
+  const props = writerProperties(table, opts);
+  let wasmTable: WasmTable;
+  try {
+    wasmTable = WasmTable.fromIPCStream(arrow.tableToIPC(table, "stream"));
+  } catch (e) {
+    props.free();
+    throw new ParquetError(`could not hand the Arrow table to parquet-wasm: ${errText(e)}`);
+  }
+  try {
+    return writeParquet(wasmTable, props); // consumes both the table and the properties
+  } catch (e) {
+    throw new ParquetError(`parquet-wasm could not write the table: ${errText(e)}`);
+  }
+}
+
+/**
+ * Encode the parts of one Parquet file as they come (compaction writes a file from many small
+ * ones): each part is handed to the wasm writer and released before the next is read, so the
+ * memory held is one part and the writer's open row group, not the whole file's rows. Every
+ * part must have the first part's columns and types; dictionary choices (`"auto"`) are judged
+ * on the first part. At least one part is required.
+ *
+ * @example
+ * ```ts
+ * import * as arrow from "apache-arrow";
+ * import { decodeParquet, encodeParquetParts } from "./parquet.ts";
+ * async function* parts() {
+ *   yield arrow.tableFromArrays({ id: new BigInt64Array([1n, 2n]) });
+ *   yield arrow.tableFromArrays({ id: new BigInt64Array([3n]) });
+ * }
+ * decodeParquet(await encodeParquetParts(parts())).numRows; // 3
+ * ```
+ */
+export async function encodeParquetParts(
+  parts: AsyncIterable<arrow.Table>,
+  opts: EncodeOptions = {},
+): Promise<Uint8Array> {
+  const it = parts[Symbol.asyncIterator]();
+  const first = await it.next();
+  if (first.done) throw new ParquetError("no parts to write: a Parquet file needs a schema");
+  const schema = first.value.schema;
+  const props = writerProperties(first.value, opts);
+  let pending: arrow.Table | undefined = first.value;
+  const batches = new ReadableStream({
+    async pull(controller) {
+      // A pull must enqueue or close (the stream does not pull again otherwise): skip empty parts.
+      let part = pending;
+      pending = undefined;
+      while (!part || part.numRows === 0) {
+        const next = await it.next();
+        if (next.done) {
+          controller.close();
+          return;
+        }
+        part = next.value;
+      }
+      // The writer compares every batch's schema with the first one's (metadata included).
+      const same = new arrow.Table(
+        schema,
+        part.batches.map((b) => new arrow.RecordBatch(schema, b.data)),
+      );
+      let wasm: WasmTable;
+      try {
+        wasm = WasmTable.fromIPCStream(arrow.tableToIPC(same, "stream"));
+      } catch (e) {
+        throw new ParquetError(`could not hand a part to parquet-wasm: ${errText(e)}`);
+      }
+      for (const b of wasm.recordBatches()) controller.enqueue(b);
+      wasm.free();
+    },
+  });
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    const bytes = await transformParquetStream(batches, props); // consumes the properties
+    for await (const chunk of bytes as ReadableStream<Uint8Array>) {
+      chunks.push(chunk);
+      size += chunk.length;
+    }
+  } catch (e) {
+    await it.return?.();
+    if (e instanceof ParquetError) throw e;
+    throw new ParquetError(`parquet-wasm could not write the parts: ${errText(e)}`);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/** Writer properties for `table` (codec, row group size, dictionary choices, created_by). */
+function writerProperties(table: arrow.Table, opts: EncodeOptions) {
   const codec = opts.compression ?? "snappy";
   let builder = new WriterPropertiesBuilder()
     .setCompression(codec === "zstd" ? Compression.ZSTD : Compression.SNAPPY)
@@ -113,19 +209,7 @@ export function encodeParquet(table: arrow.Table, opts: EncodeOptions = {}): Uin
       builder = builder.setColumnDictionaryEnabled(name, false);
     }
   }
-  const props = builder.build(); // consumes the builder
-  let wasmTable: WasmTable;
-  try {
-    wasmTable = WasmTable.fromIPCStream(arrow.tableToIPC(table, "stream"));
-  } catch (e) {
-    props.free();
-    throw new ParquetError(`could not hand the Arrow table to parquet-wasm: ${errText(e)}`);
-  }
-  try {
-    return writeParquet(wasmTable, props); // consumes both the table and the properties
-  } catch (e) {
-    throw new ParquetError(`parquet-wasm could not write the table: ${errText(e)}`);
-  }
+  return builder.build(); // consumes the builder
 }
 
 /** The Arrow schema stored in a Parquet file (without reading its data). */

@@ -86,6 +86,11 @@ interface Acc {
   nulls: Map<string, Node>;
 }
 
+/** What is collected for one field: a leaf's running stats, or a struct's children. */
+type Plan =
+  | { name: string; index: number; stats: LeafStats }
+  | { name: string; index: number; children: Plan[] };
+
 /**
  * Compute the `add.stats` JSON string for one data file's rows.
  *
@@ -106,11 +111,59 @@ export function computeStats(
   schema: StructType,
   opts: StatsOptions = {},
 ): string {
-  const parts = new Set(opts.partitionColumns ?? []);
-  const present = new Map(table.schema.fields.map((f, i) => [f.name, i]));
-  const acc: Acc = { min: new Map(), max: new Map(), nulls: new Map() };
+  const collector = new StatsCollector(schema, opts);
+  collector.add(table);
+  return collector.json();
+}
 
-  // Pick indexed leaves.
+/**
+ * The stats of one data file whose rows arrive in parts (compaction writes a file from many):
+ * {@link computeStats} of all the parts together, without holding them. Every part has the
+ * first part's columns.
+ *
+ * @example
+ * ```ts
+ * import * as arrow from "apache-arrow";
+ * import { toDeltaSchema } from "./schema.ts";
+ * import { StatsCollector } from "./stats.ts";
+ * const a = arrow.tableFromArrays({ id: new BigInt64Array([3n]) });
+ * const c = new StatsCollector(toDeltaSchema(a.schema));
+ * c.add(a);
+ * c.add(arrow.tableFromArrays({ id: new BigInt64Array([1n]) }));
+ * c.json(); // {"numRecords":2,"minValues":{"id":1},"maxValues":{"id":3},"nullCount":{"id":0}}
+ * ```
+ */
+export class StatsCollector {
+  #plan: Plan[] | undefined;
+  #rows = 0;
+
+  constructor(private schema: StructType, private opts: StatsOptions = {}) {}
+
+  /** Adds a part's rows. */
+  add(table: arrow.Table): void {
+    this.#plan ??= planFields(this.schema, table.schema, this.opts);
+    this.#rows += table.numRows;
+    for (const batch of table.batches) {
+      for (const p of this.#plan) collect(p, [batch.data.children[p.index]]);
+    }
+  }
+
+  /** The `add.stats` JSON of every row added so far. */
+  json(): string {
+    const acc: Acc = { min: new Map(), max: new Map(), nulls: new Map() };
+    for (const p of this.#plan ?? []) renderPlan(p, acc);
+    let out = `{"numRecords":${this.#rows}`;
+    if (acc.min.size) out += `,"minValues":${render(acc.min)}`;
+    if (acc.max.size) out += `,"maxValues":${render(acc.max)}`;
+    out += `,"nullCount":${render(acc.nulls)}}`;
+    return out;
+  }
+}
+
+/** The fields that get stats (indexed leaves, in schema order), located in the Arrow schema. */
+function planFields(schema: StructType, arrowSchema: arrow.Schema, opts: StatsOptions): Plan[] {
+  const parts = new Set(opts.partitionColumns ?? []);
+  const present = new Map(arrowSchema.fields.map((f, i) => [f.name, i]));
   const wanted = opts.statsColumns?.map((c) => parseColumnPath(c).map((p) => p.toLowerCase()));
   let budget = opts.numIndexedCols ?? 32;
   if (budget < 0) budget = Number.POSITIVE_INFINITY;
@@ -123,20 +176,67 @@ export function computeStats(
     budget--;
     return true;
   };
-
+  const plan = (
+    name: string,
+    type: DeltaType,
+    path: string[],
+    index: number,
+    arrowType: arrow.DataType,
+  ): Plan | undefined => {
+    if (typeof type !== "string" && type.type === "struct") {
+      const children: Plan[] = [];
+      const arrowChildren = (arrowType as arrow.Struct).children ?? [];
+      for (const f of type.fields) {
+        const i = arrowChildren.findIndex((c) => c.name === f.name);
+        if (i < 0) continue;
+        const c = plan(f.name, f.type, [...path, f.name], i, arrowChildren[i].type);
+        if (c) children.push(c);
+      }
+      return { name, index, children };
+    }
+    if (!selected(path)) return undefined;
+    return { name, index, stats: new LeafStats(type) };
+  };
+  const out: Plan[] = [];
   for (const field of schema.fields) {
     if (parts.has(field.name)) continue;
     const idx = present.get(field.name);
     if (idx === undefined) continue;
-    const chunks: arrow.Data[][] = table.batches.map((b) => [b.data.children[idx]]);
-    visitField(field.name, field.type, [field.name], chunks, table.numRows, acc, selected);
+    const p = plan(field.name, field.type, [field.name], idx, arrowSchema.fields[idx].type);
+    if (p) out.push(p);
   }
-
-  let out = `{"numRecords":${table.numRows}`;
-  if (acc.min.size) out += `,"minValues":${render(acc.min)}`;
-  if (acc.max.size) out += `,"maxValues":${render(acc.max)}`;
-  out += `,"nullCount":${render(acc.nulls)}}`;
   return out;
+}
+
+/** Adds one batch's data to a plan; `chain` runs from the top-level column down to `p`'s data. */
+function collect(p: Plan, chain: arrow.Data[]): void {
+  if ("stats" in p) {
+    p.stats.add(chain);
+    return;
+  }
+  const leaf = chain[chain.length - 1];
+  for (const c of p.children) collect(c, [...chain, leaf.children[c.index]]);
+}
+
+function renderPlan(p: Plan, acc: Acc): void {
+  if ("children" in p) {
+    const sub: Acc = {
+      min: childMap(acc.min, p.name),
+      max: childMap(acc.max, p.name),
+      nulls: childMap(acc.nulls, p.name),
+    };
+    for (const c of p.children) renderPlan(c, sub);
+    pruneEmpty(acc.min, p.name);
+    pruneEmpty(acc.max, p.name);
+    pruneEmpty(acc.nulls, p.name);
+    return;
+  }
+  acc.nulls.set(p.name, String(p.stats.nullCount));
+  if (p.stats.hasMinMax()) {
+    const max = p.stats.maxText() ?? "";
+    acc.min.set(p.name, p.stats.minText());
+    if (max !== "") acc.max.set(p.name, max);
+  }
 }
 
 function render(m: Map<string, Node>): string {
@@ -160,57 +260,6 @@ function childMap(m: Map<string, Node>, name: string): Map<string, Node> {
 function pruneEmpty(m: Map<string, Node>, name: string): void {
   const c = m.get(name);
   if (c instanceof Map && c.size === 0) m.delete(name);
-}
-
-/**
- * Visit one field. `chunks[b]` is the chain of Data from the top-level column down to this field
- * for record batch b (ancestors first), so parent nulls can be applied.
- */
-function visitField(
-  name: string,
-  type: DeltaType,
-  path: string[],
-  chunks: arrow.Data[][],
-  numRows: number,
-  acc: Acc,
-  selected: (path: string[]) => boolean,
-): void {
-  if (typeof type !== "string" && type.type === "struct") {
-    const sub: Acc = {
-      min: childMap(acc.min, name),
-      max: childMap(acc.max, name),
-      nulls: childMap(acc.nulls, name),
-    };
-    for (const f of type.fields) {
-      const subChunks: arrow.Data[][] = [];
-      let missing = false;
-      for (const chain of chunks) {
-        const leaf = chain[chain.length - 1];
-        const st = leaf.type as arrow.Struct;
-        const i = st.children?.findIndex((c) => c.name === f.name) ?? -1;
-        if (i < 0) {
-          missing = true;
-          break;
-        }
-        subChunks.push([...chain, leaf.children[i]]);
-      }
-      if (missing) continue;
-      visitField(f.name, f.type, [...path, f.name], subChunks, numRows, sub, selected);
-    }
-    pruneEmpty(acc.min, name);
-    pruneEmpty(acc.max, name);
-    pruneEmpty(acc.nulls, name);
-    return;
-  }
-  if (!selected(path)) return;
-  const leafStats = new LeafStats(type);
-  for (const chain of chunks) leafStats.add(chain);
-  acc.nulls.set(name, String(leafStats.nullCount));
-  if (leafStats.hasMinMax()) {
-    acc.min.set(name, leafStats.minText());
-    acc.max.set(name, leafStats.maxText() ?? "");
-    if (acc.max.get(name) === "") acc.max.delete(name);
-  }
 }
 
 /** Build a byte-per-row validity mask (1 = valid) from a chain of Data, or null if all valid. */

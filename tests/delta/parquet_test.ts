@@ -3,10 +3,12 @@ import * as arrow from "apache-arrow";
 import {
   decodeParquet,
   encodeParquet,
+  encodeParquetParts,
   nearUniqueColumns,
   parquetSchema,
 } from "../../lib/delta/parquet.ts";
 import { toDeltaSchema } from "../../lib/delta/schema.ts";
+import { computeStats, StatsCollector } from "../../lib/delta/stats.ts";
 import { canonRows } from "../support/canon.ts";
 import { ALL_TYPES_SCHEMA, allTypesTable, column } from "../support/delta_fixtures.ts";
 import { deltalakeAvailable, pythonPath } from "../support/python.ts";
@@ -25,6 +27,35 @@ Deno.test("encode/decode round trip keeps every supported type and its nulls", (
   assert.ok(rows.some((r) => r.ts === "1714557600123456"));
   assert.ok(rows.some((r) => r.ts === "-1" && r.dt === "1969-12-31"));
   assert.ok(rows.some((r) => r.s === "é😀"));
+});
+
+Deno.test("a file encoded part by part holds every part's rows, and its stats equal the whole's", async () => {
+  const t = allTypesTable();
+  // Parts of every size: one row, the rest, an empty one, and each row alone.
+  const slices = [
+    t.slice(0, 1),
+    t.slice(1),
+    t.slice(0, 0),
+    ...[0, 1, 2, 3].map((i) => t.slice(i, i + 1)),
+  ];
+  const collector = new StatsCollector(ALL_TYPES_SCHEMA);
+  const parts = async function* () {
+    for (const s of slices) {
+      collector.add(s);
+      yield s;
+    }
+  };
+  const back = decodeParquet(await encodeParquetParts(parts(), { compression: "zstd" }));
+  assert.equal(back.numRows, 8);
+  assert.deepEqual(toDeltaSchema(back.schema), ALL_TYPES_SCHEMA);
+  const whole = new arrow.Table(t.schema, [...t.batches, ...t.batches]);
+  assert.deepEqual(canonRows(back), canonRows(whole));
+  assert.equal(collector.json(), computeStats(whole, ALL_TYPES_SCHEMA));
+  assert.match(collector.json(), /^\{"numRecords":8,/);
+  await assert.rejects(
+    encodeParquetParts((async function* () {})()),
+    /no parts to write/,
+  );
 });
 
 Deno.test("decode projects columns in the requested order and ignores unknown names", () => {
