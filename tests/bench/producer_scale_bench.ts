@@ -37,7 +37,7 @@ const ROOT = new URL("../..", import.meta.url).pathname;
 const NOTEBOOK = join(ROOT, "notebooks", "kafka-producer-stream.ts");
 
 const { values } = parseArgs({
-  args: Deno.args,
+  args: Deno.args[0] === "--" ? Deno.args.slice(1) : Deno.args,
   options: {
     orders: { type: "string", default: "300000" },
     copies: { type: "string", default: "1,2,3" },
