@@ -176,11 +176,11 @@ async function run(mode: "filter" | "aggregate", copies: number): Promise<Run> {
     await Deno.remove(c.timeFile);
     cpu += user + sys;
     rss = Math.max(rss, maxKb * 1024);
+    // The last line is the copy's totals ({query, input, …}): the records it committed.
     for (const line of stdout.split("\n")) {
       if (!line.startsWith("{")) continue;
-      const s = JSON.parse(line).summary;
-      // Records committed by this copy (a repartitioned query: its first stage's, the orders).
-      if (s) input += Number(s.records);
+      const o = JSON.parse(line);
+      if ("query" in o && "input" in o) input += Number(o.input);
     }
   }
   const wall = (performance.now() - t0) / 1000;
