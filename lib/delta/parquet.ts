@@ -129,42 +129,120 @@ export function encodeParquet(table: arrow.Table, opts: EncodeOptions = {}): Uin
  * decodeParquet(await encodeParquetParts(parts())).numRows; // 3
  * ```
  */
-export async function encodeParquetParts(
+export function encodeParquetParts(
   parts: AsyncIterable<arrow.Table>,
   opts: EncodeOptions = {},
 ): Promise<Uint8Array> {
   const it = parts[Symbol.asyncIterator]();
-  const first = await it.next();
-  if (first.done) throw new ParquetError("no parts to write: a Parquet file needs a schema");
-  const schema = first.value.schema;
-  const props = writerProperties(first.value, opts);
-  let pending: arrow.Table | undefined = first.value;
+  let schema: arrow.Schema | undefined;
+  return writeParts(
+    async () => {
+      for (;;) {
+        const next = await it.next();
+        if (next.done) return undefined;
+        const part = next.value;
+        schema ??= part.schema;
+        if (part.numRows === 0) continue;
+        // The writer compares every batch's schema with the first one's (metadata included).
+        const same = new arrow.Table(
+          schema,
+          part.batches.map((b) => new arrow.RecordBatch(schema!, b.data)),
+        );
+        try {
+          return { sample: part, wasm: WasmTable.fromIPCStream(arrow.tableToIPC(same, "stream")) };
+        } catch (e) {
+          throw new ParquetError(`could not hand a part to parquet-wasm: ${errText(e)}`);
+        }
+      }
+    },
+    () => it.return?.(),
+    opts,
+  );
+}
+
+/**
+ * Encode the rows of Parquet files into one new file without bringing them into JavaScript:
+ * each file is read by parquet-wasm and its record batches go straight to the writer, so the new
+ * file has the inputs' column types exactly. The files must share one Arrow schema (else a
+ * ParquetError). Dictionary choices (`"auto"`) are judged on the first file's rows.
+ *
+ * @example
+ * ```ts
+ * import * as arrow from "apache-arrow";
+ * import { decodeParquet, encodeParquet, encodeParquetFiles } from "./parquet.ts";
+ * const a = encodeParquet(arrow.tableFromArrays({ id: new BigInt64Array([1n, 2n]) }));
+ * async function* files() {
+ *   yield a;
+ *   yield a;
+ * }
+ * decodeParquet(await encodeParquetFiles(files())).numRows; // 4
+ * ```
+ */
+export function encodeParquetFiles(
+  files: AsyncIterable<Uint8Array>,
+  opts: EncodeOptions = {},
+): Promise<Uint8Array> {
+  const it = files[Symbol.asyncIterator]();
+  let first = true;
+  return writeParts(
+    async () => {
+      const next = await it.next();
+      if (next.done) return undefined;
+      let wasm: WasmTable;
+      try {
+        wasm = readParquet(next.value);
+      } catch (e) {
+        throw new ParquetError(`could not read Parquet data: ${errText(e)}`);
+      }
+      const sample = first ? decodeParquet(next.value) : undefined;
+      first = false;
+      return { sample, wasm };
+    },
+    () => it.return?.(),
+    opts,
+  );
+}
+
+/**
+ * The streaming writer under {@link encodeParquetParts} and {@link encodeParquetFiles}: `next`
+ * gives each part as a wasm table (and, for the first, the rows that judge dictionaries), or
+ * undefined at the end; `stop` releases the source after a failure.
+ */
+async function writeParts(
+  next: () => Promise<{ sample?: arrow.Table; wasm: WasmTable } | undefined>,
+  stop: () => unknown,
+  opts: EncodeOptions,
+): Promise<Uint8Array> {
+  const first = await next();
+  if (!first) throw new ParquetError("no parts to write: a Parquet file needs a schema");
+  const props = writerProperties(first.sample ?? new arrow.Table(), opts);
+  let pending: WasmTable | undefined = first.wasm;
+  // A source failure ends the input (the wasm writer does not pass an errored input on to its
+  // output, whose reader would wait for ever) and is thrown once the writer has stopped.
+  let failure: { error: unknown } | undefined;
   const batches = new ReadableStream({
     async pull(controller) {
-      // A pull must enqueue or close (the stream does not pull again otherwise): skip empty parts.
-      let part = pending;
-      pending = undefined;
-      while (!part || part.numRows === 0) {
-        const next = await it.next();
-        if (next.done) {
+      // A pull must enqueue or close (the stream does not pull again otherwise).
+      for (;;) {
+        let wasm = pending;
+        pending = undefined;
+        if (!wasm) {
+          try {
+            wasm = (await next())?.wasm;
+          } catch (error) {
+            failure = { error };
+          }
+        }
+        if (!wasm) {
           controller.close();
           return;
         }
-        part = next.value;
+        const list = wasm.recordBatches();
+        wasm.free();
+        if (list.length === 0) continue;
+        for (const b of list) controller.enqueue(b);
+        return;
       }
-      // The writer compares every batch's schema with the first one's (metadata included).
-      const same = new arrow.Table(
-        schema,
-        part.batches.map((b) => new arrow.RecordBatch(schema, b.data)),
-      );
-      let wasm: WasmTable;
-      try {
-        wasm = WasmTable.fromIPCStream(arrow.tableToIPC(same, "stream"));
-      } catch (e) {
-        throw new ParquetError(`could not hand a part to parquet-wasm: ${errText(e)}`);
-      }
-      for (const b of wasm.recordBatches()) controller.enqueue(b);
-      wasm.free();
     },
   });
   const chunks: Uint8Array[] = [];
@@ -176,9 +254,15 @@ export async function encodeParquetParts(
       size += chunk.length;
     }
   } catch (e) {
-    await it.return?.();
+    pending?.free();
+    await stop();
+    if (failure) throw failure.error;
     if (e instanceof ParquetError) throw e;
     throw new ParquetError(`parquet-wasm could not write the parts: ${errText(e)}`);
+  }
+  if (failure) {
+    await stop();
+    throw failure.error;
   }
   const out = new Uint8Array(size);
   let at = 0;
