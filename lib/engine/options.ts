@@ -67,6 +67,39 @@ const SINK_DEFAULTS: Record<SinkKind, Required<Omit<StreamDefaults, "queryName" 
   kafka: { maxOffsetsPerTrigger: 50_000, triggerIntervalMs: 0, worker: true },
 };
 
+/**
+ * Whether the machine has a core to spare for a second thread: three cores or more, or two when
+ * the broker is on another machine (so it does not take the second core). With one core, or two
+ * shared with a local broker, a worker only adds the cost of handing batches over.
+ *
+ * @example
+ * ```ts
+ * import { spareCore } from "./options.ts";
+ * spareCore(["127.0.0.1:9092"], 2); // false
+ * spareCore(["pkc-1.westeurope.azure.confluent.cloud:9092"], 2); // true
+ * ```
+ */
+export function spareCore(
+  servers: readonly string[],
+  cores: number = navigator.hardwareConcurrency ?? 1,
+): boolean {
+  if (cores >= 3) return true;
+  if (cores < 2 || servers.length === 0) return false;
+  return servers.every((s) => !isLocalHost(s.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1")));
+}
+
+function isLocalHost(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === "localhost" || h === "::1" || h.startsWith("127.");
+}
+
+/** The bootstrap servers a stream's flags or environment name (for {@link spareCore}). */
+function serversOf(flags: Record<string, unknown>): string[] {
+  const v = flags["bootstrap-servers"] ?? Deno.env.get("KAFKA_BOOTSTRAP_SERVERS") ??
+    "localhost:9092";
+  return String(v).split(",").map((x) => x.trim()).filter((x) => x.length > 0);
+}
+
 /** Everything the engine needs besides Kafka settings, the topic and the sink. */
 export interface StreamOptions {
   /** Query name: the consumer group, the Delta txn appIds, the transactional id prefix. */
@@ -181,8 +214,11 @@ export function streamHelp(defaults: StreamDefaults): string {
       kind === "delta" ? "build and write batches" : "parse and validate orders"
     } in a second thread`,
     `                                (needs a free core)                          [${
-      d.worker ? "on" : "off"
+      d.worker ? "on" : "auto"
     }]`,
+    ...(d.worker
+      ? []
+      : [`                                auto: on with 3+ cores, or 2 and a remote broker`]),
     `  --broker-timeout SECONDS      fail (exit 2) when Kafka stays unreachable this`,
     `                                long; until then wait, retry and log         [${DEFAULT_BROKER_TIMEOUT_S}]`,
     `  --metrics-port P              serve /metrics (Prometheus) and /healthz on`,
@@ -296,7 +332,7 @@ export function parseStreamOptions(
     ? true
     : flags["no-worker"] || flags["parse-inline"]
     ? false
-    : d.worker && !inJupyter();
+    : (d.worker || (given.worker === undefined && spareCore(serversOf(flags)))) && !inJupyter();
   return {
     queryName,
     startingOffsets,

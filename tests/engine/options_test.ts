@@ -4,6 +4,7 @@ import {
   DEFAULT_MAX_OFFSETS_PER_TRIGGER,
   parseDuration,
   parseStreamOptions,
+  spareCore,
 } from "../../lib/engine/options.ts";
 
 Deno.test("options: defaults follow Spark (earliest, 1 s trigger, failOnDataLoss) and the query name", () => {
@@ -66,4 +67,30 @@ Deno.test("options: durations", () => {
   assert.equal(parseDuration("0"), 0);
   assert.equal(parseDuration("250"), 250);
   assert.equal(parseDuration("1 min"), 60_000);
+});
+
+Deno.test("worker offload is chosen from the machine: a spare core (3+ cores, or 2 and a remote broker)", () => {
+  assert.equal(spareCore(["127.0.0.1:9092"], 2), false);
+  assert.equal(spareCore(["localhost:9092", "[::1]:9093"], 2), false);
+  assert.equal(spareCore(["127.0.0.1:9092"], 4), true);
+  assert.equal(spareCore(["pkc-xyz.westeurope.azure.confluent.cloud:9092"], 2), true);
+  assert.equal(spareCore(["broker-a:9092", "127.0.0.1:9092"], 2), false);
+  assert.equal(spareCore(["pkc-xyz.westeurope.azure.confluent.cloud:9092"], 1), false);
+  // The flags decide when given; otherwise the Delta streams follow the machine.
+  const cores = navigator.hardwareConcurrency;
+  const local = parseStreamOptions({ "bootstrap-servers": "127.0.0.1:9092" }, "q");
+  assert.equal(local.worker, cores >= 3);
+  assert.equal(
+    parseStreamOptions({ "bootstrap-servers": "b.example.com:9092" }, "q").worker,
+    cores >= 2,
+  );
+  assert.equal(
+    parseStreamOptions({ worker: true, "bootstrap-servers": "127.0.0.1:9092" }, "q").worker,
+    true,
+  );
+  assert.equal(
+    parseStreamOptions({ "no-worker": true, "bootstrap-servers": "b.example.com:9092" }, "q")
+      .worker,
+    false,
+  );
 });
