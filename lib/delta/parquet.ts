@@ -184,24 +184,56 @@ export function encodeParquetFiles(
 ): Promise<Uint8Array> {
   const it = files[Symbol.asyncIterator]();
   let first = true;
+  // A file is read a slice of rows at a time: wasm memory holds one slice, not a whole file.
+  let file: { bytes: Uint8Array; offset: number } | undefined;
   return writeParts(
     async () => {
-      const next = await it.next();
-      if (next.done) return undefined;
-      let wasm: WasmTable;
-      try {
-        wasm = readParquet(next.value);
-      } catch (e) {
-        throw new ParquetError(`could not read Parquet data: ${errText(e)}`);
+      for (;;) {
+        if (!file) {
+          const next = await it.next();
+          if (next.done) return undefined;
+          file = { bytes: next.value, offset: 0 };
+        }
+        let wasm: WasmTable;
+        try {
+          wasm = readParquet(file.bytes, { offset: file.offset, limit: FILE_SLICE_ROWS });
+        } catch (e) {
+          throw new ParquetError(`could not read Parquet data: ${errText(e)}`);
+        }
+        let rows = 0;
+        for (let i = 0; i < wasm.numBatches; i++) {
+          // recordBatch(i) hands out a new reference: free it, or the rows stay in wasm memory.
+          const batch = wasm.recordBatch(i);
+          rows += batch?.numRows ?? 0;
+          batch?.free();
+        }
+        const sample = first ? sampleRows(file.bytes) : undefined;
+        first = false;
+        if (rows < FILE_SLICE_ROWS) file = undefined;
+        else file.offset += rows;
+        if (rows === 0) {
+          wasm.free();
+          continue;
+        }
+        return { sample, wasm };
       }
-      const sample = first ? decodeParquet(next.value) : undefined;
-      first = false;
-      return { sample, wasm };
     },
     () => it.return?.(),
     opts,
   );
 }
+
+/** The first rows of a Parquet file (what dictionary choices are judged on). */
+function sampleRows(bytes: Uint8Array): arrow.Table {
+  try {
+    return arrow.tableFromIPC(readParquet(bytes, { limit: 4096 }).intoIPCStream());
+  } catch (e) {
+    throw new ParquetError(`could not read Parquet data: ${errText(e)}`);
+  }
+}
+
+/** Rows of an input file {@link encodeParquetFiles} reads at a time. */
+const FILE_SLICE_ROWS = 128 * 1024;
 
 /**
  * The streaming writer under {@link encodeParquetParts} and {@link encodeParquetFiles}: `next`

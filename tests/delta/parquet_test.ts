@@ -3,6 +3,7 @@ import * as arrow from "apache-arrow";
 import {
   decodeParquet,
   encodeParquet,
+  encodeParquetFiles,
   encodeParquetParts,
   nearUniqueColumns,
   parquetSchema,
@@ -56,6 +57,28 @@ Deno.test("a file encoded part by part holds every part's rows, and its stats eq
     encodeParquetParts((async function* () {})()),
     /no parts to write/,
   );
+});
+
+Deno.test("files copied Parquet to Parquet, a slice of rows at a time, keep every row and type", async () => {
+  const n = 300_000; // more than one slice of a file
+  const ids = BigInt64Array.from({ length: n }, (_, i) => BigInt(i));
+  const big = encodeParquet(
+    arrow.tableFromArrays({ id: ids, s: Array.from({ length: n }, (_, i) => `c${i % 7}`) }),
+  );
+  const small = encodeParquet(arrow.tableFromArrays({ id: new BigInt64Array([-1n]), s: ["z"] }));
+  const files = async function* () {
+    yield small;
+    yield big;
+    yield small;
+  };
+  const back = decodeParquet(await encodeParquetFiles(files(), { rowGroupSize: 100_000 }));
+  assert.equal(back.numRows, n + 2);
+  let sum = 0n;
+  for (const v of back.getChild("id")!) sum += v as bigint;
+  assert.equal(sum, BigInt(n) * BigInt(n - 1) / 2n - 2n);
+  assert.equal(back.getChild("s")!.get(1), "c0");
+  assert.equal(back.getChild("s")!.get(n + 1), "z");
+  assert.equal(String(back.schema.fields[0].type), "Int64");
 });
 
 Deno.test("decode projects columns in the requested order and ignores unknown names", () => {
