@@ -21,7 +21,7 @@ import {
   VersionNotFoundError,
 } from "../lib/delta/errors.ts";
 import { ParquetError } from "../lib/delta/parquet.ts";
-import { PartitionError } from "../lib/delta/partition.ts";
+import { PartitionError } from "../lib/delta/partition_value.ts";
 import { ScanError } from "../lib/delta/scan.ts";
 import { SchemaError } from "../lib/delta/schema.ts";
 import { RetentionTooShortError } from "../lib/delta/vacuum.ts";

@@ -17,7 +17,7 @@ import * as arrow from "apache-arrow";
 import { UserError } from "../errors.ts";
 import { openStorage } from "../storage/mod.ts";
 import { optimize } from "./optimize.ts";
-import { formatTimestampMicros } from "./partition.ts";
+import { formatTimestampMicros } from "./partition_value.ts";
 import { scanFiles } from "./scan.ts";
 import { loadSnapshot } from "./snapshot.ts";
 import { decimalText, formatDate } from "./stats.ts";

@@ -26,6 +26,8 @@ export * from "./schema.ts";
 export * from "./parquet.ts";
 export * from "./stats.ts";
 export * from "./partition.ts";
+export * from "./partition_value.ts";
+export * from "./physical.ts";
 export * from "./scan.ts";
 export * from "./optimize.ts";
 export * from "./vacuum.ts";

@@ -5,11 +5,13 @@
  * readers expect: `Timestamp(MICROSECOND, "UTC")` becomes INT64 TIMESTAMP(MICROS, UTC), lists are
  * 3-level LIST groups, maps are MAP groups.
  *
- * Reading: Parquet bytes → wasm table → IPC stream → Arrow JS. Timestamps are normalised to
- * microseconds: files written by Spark with INT96 (read as nanoseconds) or with
- * TIMESTAMP(NANOS|MILLIS) come back as `Timestamp(MICROSECOND)`; nanoseconds are floored to µs.
- * The zone is kept as the file says (`"+00:00"` is reported as `"UTC"`); INT96 values have no zone
- * in the file, so they come back tz-less and the caller (scan.ts) casts them to the table type.
+ * Reading: Parquet bytes → wasm table → IPC stream → Arrow JS, then every column in its canonical
+ * layout (physical.ts): large, view and dictionary-encoded strings, binaries and lists (as
+ * delta-rs and polars write them) become Utf8, Binary and List; timestamps come back in
+ * microseconds, whether the file has INT96 (read as nanoseconds), TIMESTAMP(NANOS|MILLIS) or an
+ * Arrow hint of seconds; nanoseconds are floored to µs. The zone is kept as the file says
+ * (`"+00:00"` is reported as `"UTC"`); INT96 values have no zone in the file, so they come back
+ * tz-less and the caller (scan.ts) casts them to the table type.
  * Limit: arrow-rs converts INT96 to int64 nanoseconds, so INT96 values outside 1677–2262 wrap.
  *
  * @module
@@ -25,6 +27,7 @@ import {
   WriterPropertiesBuilder,
 } from "parquet-wasm";
 import { DeltaError } from "./errors.ts";
+import { canonicalTable } from "./physical.ts";
 
 /** Options for {@link encodeParquet}. */
 export interface EncodeOptions {
@@ -362,7 +365,8 @@ function footerOnly(bytes: Uint8Array): Uint8Array | undefined {
 
 /**
  * Decode Parquet bytes into an Arrow table, optionally reading only some top-level columns.
- * Timestamps come back in microseconds (see the module notes).
+ * Columns come back in their canonical layout: Utf8, Binary, List, Timestamp(µs), no
+ * dictionaries (see the module notes).
  *
  * @example
  * ```ts
@@ -404,7 +408,11 @@ export function decodeParquet(bytes: Uint8Array, opts: DecodeOptions = {}): arro
     // Keep the requested order.
     table = table.select(columns);
   }
-  return normalizeTimestamps(table);
+  try {
+    return canonicalTable(table);
+  } catch (e) {
+    throw new ParquetError(`could not convert a column to its canonical type: ${errText(e)}`);
+  }
 }
 
 function fileRowCount(bytes: Uint8Array): number {
@@ -416,104 +424,4 @@ function fileRowCount(bytes: Uint8Array): number {
 
 function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
-}
-
-function needsNormalising(t: arrow.DataType): boolean {
-  if (arrow.DataType.isTimestamp(t)) {
-    return t.unit !== arrow.TimeUnit.MICROSECOND || t.timezone === "+00:00" ||
-      t.timezone === "Etc/UTC" || t.timezone === "Z";
-  }
-  return t.children?.some((c) => needsNormalising(c.type)) ?? false;
-}
-
-function normaliseType(t: arrow.DataType): arrow.DataType {
-  if (arrow.DataType.isTimestamp(t)) {
-    const tz = t.timezone ? (isUtc(t.timezone) ? "UTC" : t.timezone) : undefined;
-    return new arrow.TimestampMicrosecond(tz);
-  }
-  if (arrow.DataType.isStruct(t)) {
-    return new arrow.Struct(t.children.map((c) => c.clone({ type: normaliseType(c.type) })));
-  }
-  if (arrow.DataType.isList(t)) {
-    const c = t.children[0];
-    return new arrow.List(c.clone({ type: normaliseType(c.type) }));
-  }
-  if (arrow.DataType.isMap(t)) {
-    const e = t.children[0];
-    return new arrow.Map_(
-      e.clone({ type: normaliseType(e.type) }) as arrow.Field<arrow.Struct>,
-      t.keysSorted,
-    );
-  }
-  return t;
-}
-
-function isUtc(tz: string): boolean {
-  return tz === "UTC" || tz === "+00:00" || tz === "Etc/UTC" || tz === "Z";
-}
-
-function floorDiv(v: bigint, d: bigint): bigint {
-  const q = v / d;
-  return v % d !== 0n && v < 0n ? q - 1n : q;
-}
-
-function normaliseData(data: arrow.Data): arrow.Data {
-  const t = data.type;
-  if (!needsNormalising(t)) return data;
-  if (arrow.DataType.isTimestamp(t)) {
-    const src = data.values as BigInt64Array;
-    let out: BigInt64Array;
-    switch (t.unit) {
-      case arrow.TimeUnit.NANOSECOND:
-        out = new BigInt64Array(src.length);
-        for (let i = 0; i < src.length; i++) out[i] = floorDiv(src[i], 1000n);
-        break;
-      case arrow.TimeUnit.MILLISECOND:
-        out = new BigInt64Array(src.length);
-        for (let i = 0; i < src.length; i++) out[i] = src[i] * 1000n;
-        break;
-      case arrow.TimeUnit.SECOND:
-        out = new BigInt64Array(src.length);
-        for (let i = 0; i < src.length; i++) out[i] = src[i] * 1_000_000n;
-        break;
-      default:
-        out = src;
-    }
-    return arrow.makeData({
-      type: normaliseType(t) as arrow.Timestamp,
-      offset: data.offset,
-      length: data.length,
-      nullCount: data.nullCount,
-      nullBitmap: data.nullBitmap,
-      data: out,
-    } as never);
-  }
-  const children = data.children.map(normaliseData);
-  return data.clone(
-    normaliseType(t),
-    data.offset,
-    data.length,
-    data.nullCount,
-    data.buffers,
-    children,
-  );
-}
-
-function normalizeTimestamps(table: arrow.Table): arrow.Table {
-  if (!table.schema.fields.some((f) => needsNormalising(f.type))) return table;
-  const fields = table.schema.fields.map((f) => f.clone({ type: normaliseType(f.type) }));
-  const schema = new arrow.Schema(fields, table.schema.metadata);
-  const batches = table.batches.map((b) => {
-    const data = normaliseData(b.data);
-    return new arrow.RecordBatch(
-      schema,
-      arrow.makeData({
-        type: new arrow.Struct(fields),
-        length: b.numRows,
-        nullCount: 0,
-        children: data.children,
-      }),
-    );
-  });
-  return new arrow.Table(schema, batches);
 }

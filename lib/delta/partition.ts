@@ -1,30 +1,21 @@
 /**
  * Partitioning: split an Arrow table by partition columns, name partition directories the way
- * Hive/Spark do, encode `add.path`, and convert partition values to and from their log strings.
+ * Hive/Spark do, and encode `add.path`.
  *
  * Two separate steps, each tested: the directory name is `col=<Hive-escaped value>` (null and the
  * empty string → `__HIVE_DEFAULT_PARTITION__`), and `add.path` is that relative path with every
  * segment percent-encoded (RFC 3986; `=` kept). Readers percent-decode `add.path` exactly once.
  *
- * Partition value strings (`add.partitionValues`): numbers as decimal text, booleans
- * `"true"`/`"false"`, dates `YYYY-MM-DD`, timestamps `YYYY-MM-DDTHH:MM:SS.ffffffZ` (UTC, µs),
- * timestamp_ntz `YYYY-MM-DD HH:MM:SS.ffffff`, null → `null`.
+ * Partition values themselves (the log strings of each type) are partition_value.ts.
  *
  * @module
  */
 import * as arrow from "apache-arrow";
-import { utf8Repeat } from "../arrow/columns.ts";
-import { DeltaError } from "./errors.ts";
-import { type DeltaType, parseDecimal, type StructType, toArrowType } from "./schema.ts";
-import { decimalText, formatDate } from "./stats.ts";
+import { formatPartitionValue, PartitionError } from "./partition_value.ts";
+import type { DeltaType, StructType } from "./schema.ts";
 
 /** The directory value Hive and Spark use for a null partition value. */
 export const HIVE_DEFAULT_PARTITION = "__HIVE_DEFAULT_PARTITION__";
-
-/** Thrown for unusable partition columns or values; the message names the column. */
-export class PartitionError extends DeltaError {
-  override name = "PartitionError";
-}
 
 /** One partition's rows: the partition values (log strings) and the rows without partition columns. */
 export interface PartitionGroup {
@@ -107,27 +98,8 @@ export function decodeAddPath(path: string): string {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Formatting values
-
-function pad(n: number, w: number): string {
-  return String(n).padStart(w, "0");
-}
-
-/** Format µs since epoch as `YYYY-MM-DDTHH:MM:SS.ffffffZ` (UTC). */
-export function formatTimestampMicros(micros: bigint): string {
-  let secs = micros / 1_000_000n;
-  let frac = micros % 1_000_000n;
-  if (frac < 0n) {
-    frac += 1_000_000n;
-    secs -= 1n;
-  }
-  const iso = new Date(Number(secs) * 1000).toISOString(); // YYYY-MM-DDTHH:MM:SS.000Z
-  return `${iso.slice(0, -5)}.${pad(Number(frac), 6)}Z`;
-}
-
 function isPartitionable(t: DeltaType): boolean {
-  return typeof t === "string" && t !== "binary";
+  return typeof t === "string";
 }
 
 /** Check that every partition column exists and has a primitive, partitionable type. */
@@ -138,7 +110,7 @@ export function validatePartitionColumns(schema: StructType, partitionColumns: s
     if (!isPartitionable(f.type)) {
       throw new PartitionError(
         `partition column '${c}' has type ${JSON.stringify(f.type)}; partition columns must be ` +
-          `primitive (not struct, array, map or binary)`,
+          `primitive (not struct, array or map)`,
       );
     }
   }
@@ -151,218 +123,6 @@ function isValid(data: arrow.Data, i: number): boolean {
   if (!data.nullBitmap || data.nullCount === 0) return data.typeId !== arrow.Type.Null;
   const pos = data.offset + i;
   return ((data.nullBitmap[pos >> 3] >> (pos & 7)) & 1) === 1;
-}
-
-const utf8Decoder = new TextDecoder();
-
-/**
- * The partition value string of row `i` of an Arrow column chunk for Delta type `type`
- * (null for null; an empty string is also null, as in Spark).
- */
-export function formatPartitionValue(data: arrow.Data, i: number, type: DeltaType): string | null {
-  if (!isValid(data, i)) return null;
-  const v = data.values;
-  switch (type) {
-    case "byte":
-    case "short":
-    case "integer":
-      return String((v as Int32Array)[i]);
-    case "long":
-      return String((v as BigInt64Array)[i]);
-    case "float":
-    case "double":
-      return String((v as Float64Array)[i]);
-    case "boolean": {
-      const pos = data.offset + i;
-      return ((v as Uint8Array)[pos >> 3] >> (pos & 7)) & 1 ? "true" : "false";
-    }
-    case "string": {
-      const o = data.valueOffsets as Int32Array;
-      const s = utf8Decoder.decode((v as Uint8Array).subarray(o[i], o[i + 1]));
-      return s === "" ? null : s;
-    }
-    case "date":
-      return formatDate((v as Int32Array)[i]);
-    case "timestamp":
-      return formatTimestampMicros((v as BigInt64Array)[i]);
-    case "timestamp_ntz":
-      return formatTimestampMicros((v as BigInt64Array)[i]).slice(0, -1).replace("T", " ");
-  }
-  const dec = typeof type === "string" ? parseDecimal(type) : undefined;
-  if (dec) {
-    const w = v as Uint32Array;
-    const b = 4 * i;
-    const u = (BigInt(w[b + 3]) << 96n) | (BigInt(w[b + 2]) << 64n) | (BigInt(w[b + 1]) << 32n) |
-      BigInt(w[b]);
-    return decimalText(BigInt.asIntN(128, u), dec.scale);
-  }
-  throw new PartitionError(`type ${JSON.stringify(type)} cannot be a partition column`);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Parsing values
-
-const TS_RE =
-  /^(-?\d{4,})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|UTC|[+-]\d{2}:?\d{2})?$/;
-
-/**
- * Parse a timestamp partition value to µs since epoch. Accepts `YYYY-MM-DDTHH:MM:SS[.f]Z`, Spark's
- * `YYYY-MM-DD HH:MM:SS[.f]` (taken as UTC) and explicit offsets.
- */
-export function parseTimestampMicros(s: string): bigint {
-  const m = TS_RE.exec(s.trim());
-  if (!m) {
-    throw new PartitionError(
-      `'${s}' is not a timestamp (expected YYYY-MM-DD HH:MM:SS[.ffffff][Z])`,
-    );
-  }
-  const [, y, mo, d, h = "0", mi = "0", se = "0", frac = "", zone] = m;
-  const base = Date.UTC(0, Number(mo) - 1, Number(d), Number(h), Number(mi), Number(se));
-  const yearFix = new Date(base);
-  yearFix.setUTCFullYear(Number(y));
-  let micros = BigInt(yearFix.getTime()) * 1000n + BigInt((frac + "000000").slice(0, 6));
-  if (zone && zone !== "Z" && zone !== "UTC") {
-    const sign = zone[0] === "-" ? -1n : 1n;
-    const digits = zone.slice(1).replace(":", "");
-    const offMin = BigInt(Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4)));
-    micros -= sign * offMin * 60_000_000n;
-  }
-  return micros;
-}
-
-/** Parse `YYYY-MM-DD` to days since epoch. */
-export function parseDateDays(s: string): number {
-  const m = /^(-?\d{4,})-(\d{2})-(\d{2})/.exec(s.trim());
-  if (!m) throw new PartitionError(`'${s}' is not a date (expected YYYY-MM-DD)`);
-  const dt = new Date(Date.UTC(2000, Number(m[2]) - 1, Number(m[3])));
-  dt.setUTCFullYear(Number(m[1]));
-  return Math.floor(dt.getTime() / 86_400_000);
-}
-
-/** A typed partition value: number, bigint (long, timestamp µs, decimal unscaled), boolean or string. */
-export type PartitionValue = number | bigint | boolean | string | null;
-
-/**
- * Parse a partition value string back to a typed value for `type` (null and "" → null).
- * long → bigint; date → days; timestamp(_ntz) → µs bigint; decimal → unscaled bigint.
- *
- * @example
- * ```ts
- * import { parsePartitionValue } from "./partition.ts";
- * parsePartitionValue("2024-05-01T10:00:00.000001Z", "timestamp"); // 1714557600000001n
- * ```
- */
-export function parsePartitionValue(s: string | null | undefined, type: DeltaType): PartitionValue {
-  if (s === null || s === undefined || s === "") return null;
-  const bad = (): never => {
-    throw new PartitionError(`partition value '${s}' is not a valid ${JSON.stringify(type)}`);
-  };
-  switch (type) {
-    case "byte":
-    case "short":
-    case "integer": {
-      const n = Number(s);
-      return Number.isInteger(n) ? n : bad();
-    }
-    case "long":
-      return /^[+-]?\d+$/.test(s.trim()) ? BigInt(s.trim()) : bad();
-    case "float":
-    case "double": {
-      const n = Number(s);
-      return Number.isNaN(n) && s !== "NaN" ? bad() : n;
-    }
-    case "boolean": {
-      const l = s.toLowerCase();
-      return l === "true" ? true : l === "false" ? false : bad();
-    }
-    case "string":
-      return s;
-    case "date":
-      return parseDateDays(s);
-    case "timestamp":
-    case "timestamp_ntz":
-      return parseTimestampMicros(s);
-  }
-  const dec = typeof type === "string" ? parseDecimal(type) : undefined;
-  if (dec) {
-    const m = /^([+-]?)(\d*)(?:\.(\d*))?$/.exec(s.trim());
-    if (!m) return bad();
-    const frac = (m[3] ?? "").padEnd(dec.scale, "0").slice(0, dec.scale);
-    const u = BigInt((m[2] || "0") + frac);
-    return m[1] === "-" ? -u : u;
-  }
-  return bad();
-}
-
-/** An Arrow vector of `length` copies of one partition value (typed per the Delta type). */
-export function constantVector(
-  type: DeltaType,
-  value: PartitionValue,
-  length: number,
-): arrow.Vector {
-  const at = toArrowType(type);
-  if (value === null) {
-    const bitmap = new Uint8Array(Math.ceil(length / 8));
-    return arrow.makeVector(makeConst(at, type, null, length, bitmap));
-  }
-  return arrow.makeVector(makeConst(at, type, value, length, undefined));
-}
-
-function makeConst(
-  at: arrow.DataType,
-  type: DeltaType,
-  value: PartitionValue,
-  length: number,
-  nullBitmap: Uint8Array | undefined,
-): arrow.Data {
-  const nullCount = nullBitmap ? length : 0;
-  const base = { type: at, length, nullCount, nullBitmap } as Record<string, unknown>;
-  switch (type) {
-    case "byte":
-      return arrow.makeData(
-        { ...base, data: new Int8Array(length).fill(Number(value ?? 0)) } as never,
-      );
-    case "short":
-      return arrow.makeData(
-        { ...base, data: new Int16Array(length).fill(Number(value ?? 0)) } as never,
-      );
-    case "integer":
-    case "date":
-      return arrow.makeData(
-        { ...base, data: new Int32Array(length).fill(Number(value ?? 0)) } as never,
-      );
-    case "long":
-    case "timestamp":
-    case "timestamp_ntz":
-      return arrow.makeData(
-        { ...base, data: new BigInt64Array(length).fill(BigInt(value ?? 0)) } as never,
-      );
-    case "float":
-      return arrow.makeData(
-        { ...base, data: new Float32Array(length).fill(Number(value ?? 0)) } as never,
-      );
-    case "double":
-      return arrow.makeData(
-        { ...base, data: new Float64Array(length).fill(Number(value ?? 0)) } as never,
-      );
-    case "boolean":
-      return arrow.makeData({
-        ...base,
-        data: new Uint8Array(Math.ceil(length / 8)).fill(value === true ? 255 : 0),
-      } as never);
-    case "string":
-      return utf8Repeat(value === null ? null : String(value), length);
-  }
-  if (typeof type === "string" && parseDecimal(type)) {
-    const words = new Uint32Array(4 * length);
-    if (value !== null) {
-      const u = BigInt.asUintN(128, BigInt(value));
-      const w = [0, 1, 2, 3].map((k) => Number((u >> BigInt(32 * k)) & 0xffffffffn));
-      for (let i = 0; i < length; i++) words.set(w, 4 * i);
-    }
-    return arrow.makeData({ ...base, data: words } as never);
-  }
-  throw new PartitionError(`type ${JSON.stringify(type)} cannot be a partition column`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -412,7 +172,7 @@ export function splitByPartition(
   let base = 0;
   table.batches.forEach((batch, bi) => {
     const cols = idx.map((i) => batch.data.children[i]);
-    const readers = cols.map((d, k) => rawReader(d, types[k]));
+    const readers = cols.map((d, k) => rawReader(d, types[k], partitionColumns[k]));
     for (let r = 0; r < batch.numRows; r++) {
       let key: number | string = 0;
       for (let k = 0; k < cols.length; k++) {
@@ -440,7 +200,15 @@ export function splitByPartition(
   const groups = new Map<string, { values: Record<string, string | null>; ids: number[] }>();
   reps.forEach(([bi, r], g) => {
     const batch = table.batches[bi];
-    const vals = idx.map((i, k) => formatPartitionValue(batch.data.children[i], r, types[k]));
+    const vals = idx.map((i, k) => {
+      try {
+        return formatPartitionValue(batch.data.children[i], r, types[k]);
+      } catch (e) {
+        throw new PartitionError(
+          `partition column '${partitionColumns[k]}': ${(e as Error).message}`,
+        );
+      }
+    });
     const key = JSON.stringify(vals);
     let entry = groups.get(key);
     if (!entry) {
@@ -475,7 +243,7 @@ export function splitByPartition(
 const rawDecoder = new TextDecoder();
 
 /** A function giving a cheap, exact key for row r of a partition column (null → null). */
-function rawReader(data: arrow.Data, type: DeltaType): (r: number) => unknown {
+function rawReader(data: arrow.Data, type: DeltaType, column: string): (r: number) => unknown {
   const v = data.values;
   const valid = (r: number) => isValid(data, r);
   switch (type) {
@@ -522,7 +290,13 @@ function rawReader(data: arrow.Data, type: DeltaType): (r: number) => unknown {
       };
     }
     default:
-      return (r) => formatPartitionValue(data, r, type);
+      return (r) => {
+        try {
+          return formatPartitionValue(data, r, type);
+        } catch (e) {
+          throw new PartitionError(`partition column '${column}': ${(e as Error).message}`);
+        }
+      };
   }
 }
 

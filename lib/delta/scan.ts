@@ -8,6 +8,10 @@
  * lets them through (snapshot.ts refuses reader version 2 today). Spark INT96 timestamps beyond
  * 1677–2262 are recovered with the file's stats (see {@link repairInt96}).
  *
+ * Physical types: a column may be stored in any layout its logical type allows (large, view and
+ * dictionary-encoded strings and binaries, large and fixed-size lists, timestamps in s/ms/ns, with
+ * or without a zone); each is converted to the table's canonical Arrow type (physical.ts).
+ *
  * Deletion vectors on an `add` are applied (the deleted rows are dropped; DV size, CRC-32 and
  * cardinality are checked); a DV that cannot be read fails the scan, naming the deletionVectors
  * feature, so deleted rows are never returned.
@@ -22,13 +26,9 @@ import type { Storage } from "../storage/storage.ts";
 import type { AddAction } from "./actions.ts";
 import { DeltaError, UnsupportedFeatureError } from "./errors.ts";
 import { decodeParquet, parquetSchema } from "./parquet.ts";
-import {
-  constantVector,
-  decodeAddPath,
-  gather,
-  parsePartitionValue,
-  takeRows,
-} from "./partition.ts";
+import { decodeAddPath, takeRows } from "./partition.ts";
+import { constantVector, parsePartitionValue } from "./partition_value.ts";
+import { canonicalData, sliceBitmap } from "./physical.ts";
 import { type DeletionVectorDescriptor, readDeletionVector } from "./_deletion_vector.ts";
 import {
   type DeltaType,
@@ -436,13 +436,17 @@ function sameShape(a: arrow.DataType, b: arrow.DataType): boolean {
   return arrow.DataType.isUtf8(a) || arrow.DataType.isBinary(a) || arrow.DataType.isBool(a);
 }
 
-/** Cast one file column chunk to the table's Arrow type (relabel, widen, reorder struct fields). */
+/**
+ * Cast one file column chunk to the table's Arrow type: bring it to its canonical layout
+ * (physical.ts: large, view, dictionary, other timestamp units), then relabel, widen, reorder
+ * struct fields.
+ */
 export function castData(
   data: arrow.Data,
   deltaType: DeltaType,
   target: arrow.DataType,
 ): arrow.Data {
-  if (arrow.DataType.isDictionary(data.type)) data = undictionary(data);
+  data = canonicalData(data);
   const src = data.type;
   if (typeof deltaType !== "string") {
     if (deltaType.type === "struct") {
@@ -552,46 +556,4 @@ export function castData(
     }
   }
   throw new Error(`the file's type ${src} cannot be read as the table's type '${deltaType}'`);
-}
-
-/** Materialise a dictionary-encoded chunk (files written from categorical data) as plain values. */
-function undictionary(data: arrow.Data): arrow.Data {
-  const dictVec = data.dictionary;
-  if (!dictVec) throw new Error("dictionary column without a dictionary");
-  const dict = dictVec.data.length === 1 ? dictVec.data[0] : undefined;
-  if (!dict) throw new Error("dictionary columns with several dictionary chunks are not supported");
-  const keys = data.values as ArrayLike<number | bigint>;
-  const rows: number[] = new Array(data.length);
-  for (let i = 0; i < data.length; i++) rows[i] = Number(keys[i] ?? 0);
-  const bitmap = sliceBitmap(data);
-  for (let i = 0; i < data.length; i++) {
-    if (bitmap && ((bitmap[i >> 3] >> (i & 7)) & 1) === 0) rows[i] = 0;
-  }
-  const values = gather(dict, dict.length === 0 ? [] : rows);
-  if (dict.length === 0) return nullData(dict.type, data.length);
-  if (!bitmap) return values;
-  let combined = bitmap;
-  let nulls = data.nullCount;
-  if (values.nullBitmap && values.nullCount > 0) {
-    combined = bitmap.map((b, k) => b & values.nullBitmap![k]);
-    nulls = 0;
-    for (let i = 0; i < data.length; i++) nulls += ((combined[i >> 3] >> (i & 7)) & 1) ^ 1;
-  }
-  return values.clone(values.type, 0, data.length, nulls, [
-    values.valueOffsets,
-    values.values,
-    combined,
-    values.typeIds,
-  ] as never);
-}
-
-function sliceBitmap(data: arrow.Data): Uint8Array | undefined {
-  if (!data.nullBitmap || data.nullCount === 0) return undefined;
-  if (data.offset === 0) return data.nullBitmap;
-  const out = new Uint8Array(Math.ceil(data.length / 8));
-  for (let i = 0; i < data.length; i++) {
-    const p = data.offset + i;
-    if ((data.nullBitmap[p >> 3] >> (p & 7)) & 1) out[i >> 3] |= 1 << (i & 7);
-  }
-  return out;
 }

@@ -231,15 +231,15 @@ export async function createTable(
     );
   }
   const features = schemaFeatures(deltaSchema);
+  // Writer version 7 lists the features writer version 2 implied, as Spark does: Spark refuses a
+  // table whose NOT NULL columns (invariants) or delta.appendOnly lack them in writerFeatures.
   const protocol: Protocol = features.length === 0
     ? { minReaderVersion: 1, minWriterVersion: 2 }
     : {
       minReaderVersion: 3,
       minWriterVersion: 7,
       readerFeatures: features,
-      writerFeatures: configuration["delta.appendOnly"] === "true"
-        ? ["appendOnly", ...features]
-        : features,
+      writerFeatures: ["appendOnly", "invariants", ...features],
     };
   const now = Date.now();
   const metaData: Metadata = {

@@ -10,7 +10,7 @@ import { scanFiles } from "../../lib/delta/scan.ts";
 import { parseSchemaString, schemaToString } from "../../lib/delta/schema.ts";
 import { readCommit } from "../../lib/delta/log.ts";
 import type { AddAction, Metadata } from "../../lib/delta/actions.ts";
-import { parsePartitionValue } from "../../lib/delta/partition.ts";
+import { parsePartitionValue } from "../../lib/delta/partition_value.ts";
 import { openStorage } from "../../lib/storage/mod.ts";
 import { deltalakeAvailable, pythonPath, REPO_ROOT } from "../support/python.ts";
 import { canonRows, sortRows, stableJson } from "../support/canon.ts";
@@ -55,7 +55,13 @@ async function ourFiles(table: string, version: number) {
         const v = parsePartitionValue(f.partitionValues[c], type);
         return [
           c,
-          v === null ? null : typeof v === "boolean" || typeof v === "string" ? v : String(v),
+          v === null
+            ? null
+            : typeof v === "boolean" || typeof v === "string"
+            ? v
+            : v instanceof Uint8Array // binary: hex, as deltalake_dump.py writes bytes
+            ? Array.from(v, (b) => b.toString(16).padStart(2, "0")).join("")
+            : String(v),
         ];
       }),
     ),

@@ -1,19 +1,21 @@
 import assert from "node:assert/strict";
 import * as arrow from "apache-arrow";
 import {
-  constantVector,
   decodeAddPath,
   encodeAddPath,
-  formatTimestampMicros,
   hiveEscape,
   hiveUnescape,
-  parsePartitionValue,
   partitionDirectory,
-  PartitionError,
   splitByPartition,
   takeRows,
   validatePartitionColumns,
 } from "../../lib/delta/partition.ts";
+import {
+  constantVector,
+  formatTimestampMicros,
+  parsePartitionValue,
+  PartitionError,
+} from "../../lib/delta/partition_value.ts";
 import { parseSchemaString } from "../../lib/delta/schema.ts";
 import { canonRows } from "../support/canon.ts";
 import { ALL_TYPES_SCHEMA, allTypesTable, column, strings } from "../support/delta_fixtures.ts";

@@ -3,14 +3,16 @@
  * with ONE Spark run (tests/interop/spark_check.py, driven by a JSON manifest):
  *
  * 1. Tables our writer produces (every type with nulls; partitioned by string/date/int/boolean/
- *    timestamp with special characters and nulls; overwrite removes; txn actions and a txn-only
+ *    timestamp with special characters and nulls, and by binary/timestamp_ntz/decimal/double/
+ *    float/byte/short/long; overwrite removes; txn actions and a txn-only
  *    commit; a checkpoint with later commits; the orders_cleaned shape; the same table with the
  *    JSON commits before the checkpoint deleted; a table whose schema gained nullable columns by
  *    an ADD COLUMNS commit and by an append with mergeSchema) are read by Spark: schema, rows, COUNT(*),
  *    MIN/MAX (from our stats and by scanning), history, versionAsOf, txn versions.
  * 2. A table Spark writes (partitioned with special characters and nulls, checkpointInterval 3,
  *    deletion vectors off, DELETE/UPDATE/INSERT OVERWRITE, a txn) is read by our reader at every
- *    version and compared with what Spark reads.
+ *    version and compared with what Spark reads; and one partitioned by binary, timestamp,
+ *    timestamp_ntz, decimal, double, float, date and string (written in a non-UTC session zone).
  *
  * Expectations come from the Arrow tables we appended (canonical rows), not from our reader.
  * Without the Spark venv the test is ignored locally and fails when `CI` is set.
@@ -360,7 +362,102 @@ async function writeOurTables(root: string): Promise<Expected[]> {
       ],
     });
   }
+
+  // F. Partitioned by the types B lacks: binary, timestamp_ntz, decimal, double, float, byte,
+  // short and long (values Spark writes in another form: -0.0, 1.0E20, 1.4E-45, Infinity, NaN).
+  {
+    const path = join(root, "partition_types");
+    const t = await createTable(path, PART_TYPES_SCHEMA, {
+      partitionColumns: ["b", "ntz", "dec", "dbl", "flt", "by", "sh", "big"],
+    });
+    const rows = partTypeRows();
+    await t.append(rows);
+    out.push({
+      name: "partition_types",
+      path,
+      rows: new Map([[1, rowsOf([rows])]]),
+      latest: 1,
+      txns: new Map(),
+      aggregates: { id: "int" },
+      fromStats: ["id"],
+      history: true,
+      versions: [],
+      filters: [
+        // Spark prunes by our partition values: one file each.
+        ["b = X'68656C6C6F'", (r) => r.b === "68656c6c6f", 1],
+        ["b IS NULL", (r) => r.b === null, 1],
+        [
+          "ntz = TIMESTAMP_NTZ '2024-05-01 10:00:00.000005'",
+          (r) => r.ntz === "1714557600000005",
+          1,
+        ],
+        ["dec = -12.500", (r) => r.dec === "-12.500", 1],
+        ["dbl = CAST('1.0E20' AS DOUBLE)", (r) => r.dbl === 1e20, 1],
+        ["isnan(dbl)", (r) => r.dbl === "nan", 1],
+        ["flt = CAST('1.4E-45' AS FLOAT)", (r) => r.flt === Math.fround(1.4e-45), 1],
+        ["flt = CAST('Infinity' AS FLOAT)", (r) => r.flt === "inf", 1],
+        ["by = -128", (r) => r.by === "-128", 1],
+        ["big = 9007199254740993", (r) => r.big === "9007199254740993", 1],
+      ],
+    });
+  }
   return out;
+}
+
+const PART_TYPES_SCHEMA = new arrow.Schema([
+  new arrow.Field("id", new arrow.Int64(), false),
+  new arrow.Field("b", new arrow.Binary(), true),
+  new arrow.Field("ntz", new arrow.TimestampMicrosecond(), true),
+  new arrow.Field("dec", new arrow.Decimal(3, 10, 128), true),
+  new arrow.Field("dbl", new arrow.Float64(), true),
+  new arrow.Field("flt", new arrow.Float32(), true),
+  new arrow.Field("by", new arrow.Int8(), true),
+  new arrow.Field("sh", new arrow.Int16(), true),
+  new arrow.Field("big", new arrow.Int64(), true),
+]);
+
+function decimalData(xs: Array<bigint | null>): arrow.Data {
+  const w = new Uint32Array(4 * xs.length);
+  xs.forEach((x, i) => {
+    const u = BigInt.asUintN(128, x ?? 0n);
+    for (let k = 0; k < 4; k++) w[4 * i + k] = Number((u >> BigInt(32 * k)) & 0xffffffffn);
+  });
+  const valid = boolData(xs.map((x) => x !== null)).values as Uint8Array;
+  return arrow.makeData({
+    type: new arrow.Decimal(3, 10, 128),
+    length: xs.length,
+    nullCount: xs.filter((x) => x === null).length,
+    nullBitmap: valid,
+    data: w,
+  } as never) as arrow.Data;
+}
+
+/** Rows for table F: one partition per row (each partition column differs on every row). */
+function partTypeRows(): arrow.Table {
+  const enc = new TextEncoder();
+  return tableOf(PART_TYPES_SCHEMA, [
+    column(new arrow.Int64(), [1n, 2n, 3n, 4n], BigInt64Array),
+    binaryFromBytes([enc.encode("hello"), enc.encode("é/%= 東"), null, new Uint8Array([1, 2])]),
+    column(
+      new arrow.TimestampMicrosecond(),
+      [1714557600000005n, 0n, null, -1n],
+      BigInt64Array,
+    ),
+    decimalData([-12500n, 1n, null, 123456789n]),
+    column(new arrow.Float64(), [-0, 1e20, null, NaN], Float64Array),
+    column(
+      new arrow.Float32(),
+      [Math.fround(0.1), Math.fround(1.4e-45), null, Infinity],
+      Float32Array,
+    ),
+    column(new arrow.Int8(), [-128, 127, null, 0], Int8Array),
+    column(new arrow.Int16(), [-32768, 32767, null, 1], Int16Array),
+    column(
+      new arrow.Int64(),
+      [-(1n << 63n), 9007199254740993n, null, 1n],
+      BigInt64Array,
+    ),
+  ]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -677,6 +774,36 @@ Deno.test({
             `history gap ≤ ${maxTimestampGap(w.history!, h)} ms`,
         );
       });
+
+      const types = spark.written?.spark_types;
+      await t.step(
+        "we read Spark's partition values of every type (binary, timestamps…)",
+        async () => {
+          assert.ok(types, "Spark wrote no spark_types table");
+          noErrors(types.errors, "spark_types");
+          const snap = await loadSnapshot(openStorage(types.path));
+          assert.deepEqual(snap.partitionColumns, ["b", "ts", "ntz", "d", "dt", "s", "f", "fl"]);
+          const sparkRows = sortRows(types.versions["0"].rows!);
+          const mine = canonRows(await read(types.path));
+          same(mine, sparkRows, "spark_types: our rows vs Spark's");
+          // Exact values, independent of either reader: Spark stores binary as UTF-8 text (the
+          // invalid 0xFF as U+FFFD), timestamps as UTC whatever the session zone.
+          const byId = new Map((mine as Row[]).map((r) => [r.id, r]));
+          assert.equal(byId.get("1")!.b, "68656c6c6f");
+          assert.equal(byId.get("2")!.b, "01efbfbdc3a92f25");
+          assert.equal(byId.get("4")!.b, null, "empty bytes are written as null");
+          assert.equal(byId.get("1")!.ts, "1714557600123456");
+          assert.equal(byId.get("2")!.ts, "-1000000");
+          assert.equal(byId.get("1")!.ntz, "1714557600000005");
+          assert.equal(byId.get("4")!.ntz, "1714521600100000");
+          assert.equal(byId.get("1")!.d, "-12.500");
+          assert.equal(byId.get("2")!.dt, "0001-01-01");
+          assert.equal(byId.get("4")!.s, "x:y?#*'\"[]^{\\\t");
+          assert.equal(byId.get("2")!.s, null);
+          assert.ok(Object.is(byId.get("4")!.f, -0));
+          assert.equal(byId.get("4")!.fl, Math.fround(1e20));
+        },
+      );
 
       const total = (performance.now() - started) / 1000;
       console.log(

@@ -202,3 +202,25 @@ Deno.test({
       assert.equal((await read(url)).numRows, 9);
     }),
 });
+
+Deno.test("a timestamp_ntz table is (3,7) listing appendOnly and invariants, as Spark needs", () =>
+  withTempDir(async (dir) => {
+    // Spark refuses a (3,7) table with a NOT NULL column unless writerFeatures lists invariants
+    // (DELTA_FEATURES_PROTOCOL_METADATA_MISMATCH); it lists both legacy features itself.
+    const schema = new arrow.Schema([
+      new arrow.Field("id", new arrow.Int64(), false),
+      new arrow.Field("ntz", new arrow.TimestampMicrosecond(), true),
+    ]);
+    await createTable(dir, schema);
+    const lines = new TextDecoder().decode(
+      await openStorage(dir).get("_delta_log/00000000000000000000.json"),
+    ).trim().split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual(lines[1], {
+      protocol: {
+        minReaderVersion: 3,
+        minWriterVersion: 7,
+        readerFeatures: ["timestampNtz"],
+        writerFeatures: ["appendOnly", "invariants", "timestampNtz"],
+      },
+    });
+  }));

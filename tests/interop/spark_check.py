@@ -12,7 +12,9 @@ session time zone UTC) and, following the manifest written by the Deno test:
   checkpoint version Spark started from.
 - "write": Spark creates its own tables under the given root (partitioned, checkpointInterval 3,
   deletion vectors off, DELETE/UPDATE/INSERT OVERWRITE for removes) and reports, for every version,
-  the rows Spark reads, plus schema, history and partition columns.
+  the rows Spark reads, plus schema, history and partition columns; and `spark_types`, partitioned
+  by binary, timestamp, timestamp_ntz, decimal, double, float, date and string, written with the
+  session time zone set to America/Los_Angeles (its rows read back in UTC).
 
 Prints one JSON object on stdout (everything else goes to stderr). Values are canonical like
 tests/support/canon.ts: integers as strings, floats as numbers ("nan"/"inf" as strings), dates
@@ -407,7 +409,66 @@ def write_spark_tables(spark, root):
         )
         r["versions"][str(v)] = one
     out["spark_part"] = r
+    t = time.time()
+    out["spark_types"] = write_spark_types(spark, os.path.join(root, "spark_types"))
+    out["spark_types"]["steps"] = [{"step": "write", "seconds": round(time.time() - t, 2)}]
     return out
+
+
+def write_spark_types(spark, path):
+    """A table partitioned by binary, timestamp, timestamp_ntz, decimal, double, float, date and
+    string, written with a non-UTC session time zone (partition values must not depend on it)."""
+    import datetime
+    import decimal
+
+    from pyspark.sql import types as T
+
+    utc = datetime.timezone.utc
+    schema = T.StructType(
+        [
+            T.StructField("id", T.LongType()),
+            T.StructField("b", T.BinaryType()),
+            T.StructField("ts", T.TimestampType()),
+            T.StructField("ntz", T.TimestampNTZType()),
+            T.StructField("d", T.DecimalType(10, 3)),
+            T.StructField("dt", T.DateType()),
+            T.StructField("s", T.StringType()),
+            T.StructField("f", T.DoubleType()),
+            T.StructField("fl", T.FloatType()),
+        ]
+    )
+    ts = datetime.datetime
+    rows = [
+        (1, b"hello", ts(2024, 5, 1, 10, 0, 0, 123456, tzinfo=utc), ts(2024, 5, 1, 10, 0, 0, 5),
+         decimal.Decimal("-12.500"), datetime.date(2024, 5, 1), "a b/c=d%e é東", 1.5, 0.1),
+        # Not UTF-8 (0xFF): Spark stores U+FFFD, so it reads back EF BF BD (as we do).
+        (2, bytes([1, 0xFF, 0xC3, 0xA9, 0x2F, 0x25]), ts(1969, 12, 31, 23, 59, 59, tzinfo=utc),
+         ts(2024, 5, 1), decimal.Decimal("0.000"), datetime.date(1, 1, 1), "", float("nan"),
+         float("inf")),
+        (3, None, None, None, None, None, None, None, None),
+        (4, b"", ts(2024, 5, 1, 10, tzinfo=utc), ts(2024, 5, 1, 0, 0, 0, 100000),
+         decimal.Decimal("123456.789"), datetime.date(2024, 2, 29), "x:y?#*'\"[]^{\\\t", -0.0,
+         1e20),
+    ]
+    r = {"path": path}
+    spark.conf.set("spark.sql.session.timeZone", "America/Los_Angeles")
+    try:
+        guarded(
+            r,
+            "write",
+            lambda: spark.createDataFrame(rows, schema)
+            .write.format("delta")
+            .partitionBy("b", "ts", "ntz", "d", "dt", "s", "f", "fl")
+            .save(path),
+        )
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", "UTC")
+    guarded(r, "snapshot", lambda: snapshot_facts(spark, path))
+    guarded(r, "schema", lambda: json.loads(spark.read.format("delta").load(path).schema.json()))
+    one = {}
+    guarded(one, "rows", lambda: canon_rows(spark.read.format("delta").load(path)))
+    r["versions"] = {"0": one}
+    return r
 
 
 def main():

@@ -1,10 +1,12 @@
 /**
- * The Python venv with `deltalake` (delta-rs), the independent Delta reader of the interop tests.
+ * The Python venv with `deltalake` (delta-rs), the independent Delta reader of the interop tests,
+ * and polars (which writes one of the tables those tests read).
  *
  * `deno task py:setup` creates or updates `.cache/venv` idempotently: it does nothing when the
- * pinned deltalake version is already installed. It then sets up `.cache/venv-spark` (pyspark +
- * delta-spark, see tests/support/spark.ts). Tests call {@link pythonPath} (or
- * {@link deltalakeAvailable} to skip politely when the venv cannot be built).
+ * pinned deltalake and polars versions are already installed. It then sets up
+ * `.cache/venv-spark` (pyspark + delta-spark, see tests/support/spark.ts). Tests call
+ * {@link pythonPath} (or {@link deltalakeAvailable} to skip politely when the venv cannot be
+ * built).
  *
  * @module
  */
@@ -13,6 +15,9 @@ import { fileURLToPath } from "node:url";
 
 /** The deltalake version the interop tests pin. */
 export const DELTALAKE_VERSION = "1.6.6";
+
+/** The polars version of the polars-written table test (tests/interop/physical_types_test.ts). */
+export const POLARS_VERSION = "2.1.0";
 
 /** Repository root (two levels above this file). */
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -52,8 +57,44 @@ export async function deltalakeAvailable(): Promise<boolean> {
   return (await installedDeltalakeVersion()) === DELTALAKE_VERSION;
 }
 
-/** Create `.cache/venv` and install the pinned deltalake unless it is already there. */
+/** The installed polars version in the venv, or undefined when it is missing. */
+export async function installedPolarsVersion(): Promise<string | undefined> {
+  try {
+    const r = await run(pythonPath(), [
+      "-c",
+      "import importlib.metadata as m; print(m.version('polars'))",
+    ]);
+    return r.code === 0 ? r.stdout.trim() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Create `.cache/venv` and install the pinned deltalake and polars unless they are already
+ * there.
+ */
 export async function setupVenv(log: (line: string) => void = console.log): Promise<void> {
+  await setupDeltalake(log);
+  const polars = await installedPolarsVersion();
+  if (polars === POLARS_VERSION) {
+    log(`py:setup: polars ${polars} already installed in ${VENV_DIR}`);
+    return;
+  }
+  log(`py:setup: installing polars==${POLARS_VERSION}`);
+  const r = await run(pythonPath(), [
+    "-m",
+    "pip",
+    "install",
+    "--quiet",
+    `polars==${POLARS_VERSION}`,
+  ]);
+  if (r.code !== 0) {
+    throw new Error(`pip install polars failed: ${r.stderr.trim().split("\n").at(-1)}`);
+  }
+}
+
+async function setupDeltalake(log: (line: string) => void): Promise<void> {
   const have = await installedDeltalakeVersion();
   if (have === DELTALAKE_VERSION) {
     log(`py:setup: deltalake ${have} already installed in ${VENV_DIR}`);
