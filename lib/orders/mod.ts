@@ -20,4 +20,5 @@
 export * from "./schema.ts";
 export * from "./validate.ts";
 export * from "./flatten.ts";
+export * from "./decode.ts";
 export * from "./sinks.ts";

@@ -23,8 +23,9 @@ import {
 import { rawSchema, rawTable } from "./raw.ts";
 import type { TableSink, TableSinkSpec } from "../engine/tables.ts";
 import { type DeadLetter, deadLetterSchema, deadLetterTable } from "./dead_letters.ts";
-import { cleanedSchema, flattenOrders, type OrderRecord } from "./flatten.ts";
-import { parseOrder } from "./validate.ts";
+import { OrderDecoder } from "./decode.ts";
+import { cleanedSchema, flattenOrders } from "./flatten.ts";
+import { type ParseFailure, parseOrder } from "./validate.ts";
 
 /**
  * The bronze sink: every record as a row of `orders_raw` (created when missing).
@@ -88,15 +89,10 @@ export async function cleanedSink(cleaned: string, deadLetters: string): Promise
     ],
     build(chunks, from) {
       const now = Date.now();
-      // Orders are flattened every FLATTEN_EVERY orders, so their parsed objects die young
-      // (cheap minor GCs, a small heap) instead of living until the end of the batch.
-      let good: OrderRecord[] = [];
+      // Valid orders are decoded straight into the cleaned table's columns (decode.ts), a record
+      // batch every BATCH_ORDERS orders; the decoder hands back parseOrder's verdict on the rest.
+      const decoder = new OrderDecoder(now);
       const batches: RecordBatch[] = [];
-      const flush = () => {
-        if (good.length === 0) return;
-        batches.push(...flattenOrders(good, now).batches);
-        good = [];
-      };
       const bad: DeadLetter[] = [];
       for (const chunk of chunks) {
         const fromGood = from(0, chunk.partition);
@@ -106,18 +102,16 @@ export async function cleanedSink(cleaned: string, deadLetters: string): Promise
           const needGood = o >= fromGood;
           const needBad = o >= fromBad;
           if (!needGood && !needBad) continue;
-          const r = parseOrder(m.value);
-          if (r.ok) {
-            if (needGood) {
-              good.push({
-                order: r.order,
-                partition: chunk.partition,
-                offset: m.offset,
-                timestampMs: Number(m.timestamp),
-              });
-              if (good.length >= FLATTEN_EVERY) flush();
-            }
-          } else if (needBad) {
+          let failure: ParseFailure | undefined;
+          if (needGood) {
+            failure = decoder.decode(m.value, chunk.partition, m.offset, Number(m.timestamp));
+            if (decoder.orders >= BATCH_ORDERS) batches.push(decoder.take());
+          } else {
+            // Only its dead letter is still to write (a replay after a crash): the verdict alone.
+            const r = parseOrder(m.value);
+            failure = r.ok ? undefined : r;
+          }
+          if (failure !== undefined && needBad) {
             bad.push({
               key: m.key ?? null,
               value: m.value ?? null,
@@ -125,14 +119,14 @@ export async function cleanedSink(cleaned: string, deadLetters: string): Promise
               partition: chunk.partition,
               offset: m.offset,
               timestampMs: Number(m.timestamp),
-              reason: r.reason,
-              error: r.message,
-              field: r.field,
+              reason: failure.reason,
+              error: failure.message,
+              field: failure.field,
             });
           }
         }
       }
-      flush();
+      if (decoder.orders > 0) batches.push(decoder.take());
       const cleaned = batches.length > 0
         ? new Table(cleanedSchema, batches)
         : flattenOrders([], now);
@@ -144,8 +138,8 @@ export async function cleanedSink(cleaned: string, deadLetters: string): Promise
   };
 }
 
-/** Orders flattened at a time by the cleaned sink's build. */
-const FLATTEN_EVERY = 2048;
+/** Orders decoded into one record batch by the cleaned sink's build. */
+const BATCH_ORDERS = 2048;
 
 /**
  * Opens the sink a spec of this module describes (creating its tables when missing); the

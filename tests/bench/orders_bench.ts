@@ -1,10 +1,10 @@
 /**
  * Benchmarks of the orders hot path on 100k generated orders (~300k line items):
  * JSON.parse alone (the floor), parseOrder (parse + validate), flattenOrders (Arrow build),
- * and both together. Divide 100k orders (or the printed line count) by the time per run for
+ * both together, and the cleaned stream's OrderDecoder (bytes to the same rows in one pass). Divide 100k orders (or the printed line count) by the time per run for
  * rows/s. Run: `deno bench -A tests/bench/orders_bench.ts`.
  */
-import { flattenOrders, type OrderRecord, parseOrder } from "../../lib/orders/mod.ts";
+import { flattenOrders, OrderDecoder, type OrderRecord, parseOrder } from "../../lib/orders/mod.ts";
 import { generateOrders, loadRetailDb } from "../../lib/orders/generate.ts";
 
 const ORDERS = 100_000;
@@ -72,5 +72,19 @@ Deno.bench({
       };
     }
     flattenOrders(batch, Date.now());
+  },
+});
+
+Deno.bench({
+  name: `OrderDecoder (bytes to rows, one pass), ${ORDERS} orders -> ${lines} rows`,
+  group: "flatten",
+  n: 10,
+  fn() {
+    const decoder = new OrderDecoder(Date.now());
+    for (let i = 0; i < values.length; i++) {
+      const failure = decoder.decode(values[i], 0, String(i), 1_700_000_000_000);
+      if (failure !== undefined) throw new Error(failure.message);
+    }
+    decoder.take();
   },
 });
