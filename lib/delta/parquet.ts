@@ -36,6 +36,11 @@ export interface EncodeOptions {
   /** Maximum rows per row group (default 1,048,576, arrow-rs's default). */
   rowGroupSize?: number;
   /**
+   * Bytes of Arrow data per row group, at most (the rows a group holds are estimated from the
+   * first part's bytes per row, at least 1,024): bounds the writer's memory for wide rows.
+   */
+  rowGroupBytes?: number;
+  /**
    * Dictionary encoding: `"auto"` (default) keeps it for the top-level columns whose sampled
    * values repeat (names, cities, states, small codes) and turns it off for near-unique ones
    * (ids, offsets, timestamps, amounts), where building the dictionary costs most of the
@@ -226,6 +231,14 @@ export function encodeParquetFiles(
   );
 }
 
+/** Bytes of a table's Arrow buffers (values, offsets, validity), children included. */
+function arrowBytes(table: arrow.Table): number {
+  const data = (d: arrow.Data): number =>
+    (d.values?.byteLength ?? 0) + (d.valueOffsets?.byteLength ?? 0) +
+    (d.nullBitmap?.byteLength ?? 0) + d.children.reduce((n, c) => n + data(c), 0);
+  return table.batches.reduce((n, b) => n + data(b.data), 0);
+}
+
 /** The first rows of a Parquet file (what dictionary choices are judged on). */
 function sampleRows(bytes: Uint8Array): arrow.Table {
   try {
@@ -319,8 +332,14 @@ function writerProperties(table: arrow.Table, opts: EncodeOptions) {
       builder.free();
       throw new ParquetError(`rowGroupSize must be a positive integer, got ${opts.rowGroupSize}`);
     }
-    builder = builder.setMaxRowGroupSize(opts.rowGroupSize);
   }
+  let rows = opts.rowGroupSize;
+  if (opts.rowGroupBytes !== undefined && table.numRows > 0) {
+    // The writer holds a row group until it is full: rows from the sample's bytes per row.
+    const perRow = Math.max(1, arrowBytes(table) / table.numRows);
+    rows = Math.max(1024, Math.min(rows ?? 1024 * 1024, Math.floor(opts.rowGroupBytes / perRow)));
+  }
+  if (rows !== undefined) builder = builder.setMaxRowGroupSize(rows);
   const dictionary = opts.dictionary ?? "auto";
   if (dictionary === false) builder = builder.setDictionaryEnabled(false);
   else if (dictionary === "auto") {

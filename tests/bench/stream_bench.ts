@@ -10,7 +10,8 @@
  * `bench-orders-<N>-p<P>`. Each job then reads the whole topic in its own process, started the
  * way its `deno task` starts it (the task's V8 flags), under `/usr/bin/time -f '%e %U %S %M'`:
  * - floor: kafkajs consume-and-discard (tests/bench/_consume_discard.ts), what reading costs;
- * - raw, cleaned: the Delta streams with --available-now into fresh tables;
+ * - raw, cleaned: the Delta streams with --available-now into fresh tables (Parquet bytes per
+ *   order: the tables' active files);
  * - filter, aggregate: the producer stream with --available-now to a fresh output topic
  *   (filter: city = Chicago; aggregate: revenue per city and 1-minute window).
  * CPU per order = (user + sys of the process) / N. `--other DIR` is another checkout of this
@@ -24,6 +25,8 @@ import { createKafka, ensureTopic } from "../../lib/kafka/client.ts";
 import { publishOrders } from "../../lib/orders/publish.ts";
 import { readLines } from "../../lib/orders/lines.ts";
 import { ROOT } from "../support/stream.ts";
+import { loadSnapshot } from "../../lib/delta/snapshot.ts";
+import { openStorage } from "../../lib/storage/mod.ts";
 
 const JOBS = ["floor", "raw", "cleaned", "filter", "aggregate"] as const;
 type Job = typeof JOBS[number];
@@ -274,13 +277,14 @@ async function runJob(root: string, job: Job, topic: string, servers: string): P
   }
 }
 
-/** Bytes of the data files under a directory (the Delta tables' Parquet). */
+/** Bytes of the active data files of the Delta tables under a directory (compaction's inputs, no
+ * longer in the table, are not counted). */
 async function parquetBytes(dir: string): Promise<number> {
   let n = 0;
   for await (const e of Deno.readDir(dir)) {
-    const p = join(dir, e.name);
-    if (e.isDirectory && e.name !== "_delta_log") n += await parquetBytes(p);
-    else if (e.isFile && e.name.endsWith(".parquet")) n += (await Deno.stat(p)).size;
+    if (!e.isDirectory) continue;
+    const snap = await loadSnapshot(openStorage(join(dir, e.name)));
+    for (const f of snap.files) n += f.size;
   }
   return n;
 }
