@@ -339,10 +339,23 @@ export function startQuery(parts: QueryParts): StreamQuery<QuerySummary> {
       summary.rows[t] = (summary.rows[t] ?? 0) + r.rows;
     }
     if (!result.ok) {
+      // Partitions of the batch that did commit stand (a sink committing each on its own).
+      const kept = new Set(result.committed?.partitions ?? []);
+      for (const p of slice.partitions) {
+        if (kept.has(p.partition)) summary.records += p.messages.length;
+      }
+      if (result.committed) {
+        summary.deadLetters += result.committed.deadLetters;
+        for (const [r, n] of Object.entries(result.committed.deadLetterReasons)) {
+          summary.deadLetterReasons ??= {};
+          summary.deadLetterReasons[r] = (summary.deadLetterReasons[r] ?? 0) + n;
+        }
+      }
       summary.droppedBatches++;
+      const stood = kept.size > 0 ? `; partition(s) ${[...kept].join(",")} committed` : "";
       log(
         "conflict",
-        `${name}: batch ${info.id} dropped (${result.conflict}); re-reading the offsets`,
+        `${name}: batch ${info.id} dropped (${result.conflict}${stood}); re-reading the offsets`,
       );
       reset();
       return;

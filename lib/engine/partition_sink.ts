@@ -141,11 +141,17 @@ export function partitionedKafkaSink(
     partitions: [{ partition, offset }],
   });
   /** The stored offsets: the group's, else the changelog's (logged when `log`). */
-  const read = async (partitions: number[], log = false) => {
+  const read = async (partitions: number[], log = false, observing = false) => {
     const committed = await committedOffsets(o.admin, o.query, o.topic);
     return new Map(partitions.map((p) => {
       const c = committed.get(p);
       const m = metaOffsets.get(p);
+      if (observing) {
+        // Another copy's partition: this copy's view of the changelog is as old as its last
+        // restore, while the group's offsets come fresh from the broker (both are committed in
+        // the same transactions, so either is progress made).
+        return [p, c !== undefined && m !== undefined ? (c > m ? c : m) : c ?? m];
+      }
       if (log && c === undefined && m !== undefined) {
         o.log("restore", `p${p}: no group offset (expired?); using the changelog's ${m}`);
       } else if (log && stateful && m !== undefined && c !== m) {
@@ -235,7 +241,7 @@ export function partitionedKafkaSink(
       if (stateful) await restore(partitions);
       return await read(partitions, true);
     },
-    observe: (partitions) => read(partitions),
+    observe: (partitions) => read(partitions, false, true),
     async begin(resume, fresh) {
       o.log(
         "start",
@@ -288,6 +294,7 @@ export function partitionedKafkaSink(
         });
       }));
       const fenced: number[] = [];
+      const done: number[] = [];
       let failure: unknown;
       let output = 0, dead = 0;
       let eventTime: EventTimeProgress | undefined;
@@ -299,6 +306,7 @@ export function partitionedKafkaSink(
           else failure ??= r.reason;
           return;
         }
+        done.push(t.partition);
         output += t.out.output.length;
         dead += t.out.dead.length;
         if (t.out.eventTime) eventTime = mergeEventTime(eventTime, t.out.eventTime);
@@ -316,6 +324,7 @@ export function partitionedKafkaSink(
           ok: false,
           conflict: `partition(s) ${fenced.join(",")} taken over by another copy of the query`,
           sink,
+          committed: { partitions: done, deadLetters: dead, deadLetterReasons: reasons },
         };
       }
       maybeFault(fault, "after-commit", batch.seq);

@@ -54,6 +54,15 @@ export interface Conflicted {
   conflict: string;
   /** Rows per table written before the conflict (a multi-table sink). */
   sink: Record<string, { rows: number; version?: number }>;
+  /**
+   * A sink that commits each partition on its own: the partitions whose part of the batch did
+   * commit (they stand; their records are counted), with their dead letters.
+   */
+  committed?: {
+    partitions: number[];
+    deadLetters: number;
+    deadLetterReasons: Record<string, number>;
+  };
 }
 
 /** A sink of micro-batches. */

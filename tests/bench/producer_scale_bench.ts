@@ -77,6 +77,8 @@ const files = [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".json"))
 ).sort();
 
 const topic = uniqueName("bench-scale-in");
+const logDir = await Deno.makeTempDir({ prefix: "ps-scale-logs-" });
+console.log(`copies' logs: ${logDir}`);
 const prefix = uniqueName("bench-scale");
 await createTopic(kafka, topic, 6);
 const producer = kafka.producer({
@@ -123,7 +125,7 @@ async function run(mode: "filter" | "aggregate", copies: number): Promise<Run> {
   const query = `${prefix}-${mode}-${copies}`;
   const out = `${query}-out`;
   const modeArgs = mode === "filter"
-    ? ["--filter", "city=Chicago"]
+    ? ["--city", "Chicago"]
     : ["--aggregate", "city", "--window", "1 minute", "--watermark", "2 hours", "--repartition"];
   const args = [
     "run",
@@ -157,8 +159,21 @@ async function run(mode: "filter" | "aggregate", copies: number): Promise<Run> {
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    // Read the output while it runs: a child whose pipe fills up blocks.
-    children.push({ timeFile, done: child.output() });
+    // Read the output while it runs (a child whose pipe fills up blocks); its log goes to a file
+    // named on the console, to follow a run or see why it failed.
+    const log = join(logDir, `${mode}-${copies}-${i + 1}.log`);
+    const file = await Deno.open(log, { write: true, create: true, truncate: true });
+    const logged = child.stderr.pipeTo(file.writable);
+    const out = new Response(child.stdout).arrayBuffer();
+    children.push({
+      timeFile,
+      log,
+      done: Promise.all([child.status, out, logged]).then(([status, o]) => ({
+        success: status.success,
+        code: status.code,
+        stdout: new Uint8Array(o),
+      })),
+    });
   }
   let cpu = 0;
   let rss = 0;
@@ -168,7 +183,9 @@ async function run(mode: "filter" | "aggregate", copies: number): Promise<Run> {
     const stdout = decoder.decode(o.stdout);
     if (!o.success) {
       throw new Error(
-        `${mode}, ${copies} copies: a copy failed (${o.code})\n${decoder.decode(o.stderr)}`,
+        `${mode}, ${copies} copies: a copy failed (${o.code})\n${
+          (await Deno.readTextFile(c.log)).slice(-3000)
+        }`,
       );
     }
     const [, user, sys, maxKb] = (await Deno.readTextFile(c.timeFile)).trim().split(/\s+/)
@@ -204,7 +221,7 @@ try {
       r.output = mode === "filter" ? out.records : out.last.size;
       results.push(r);
       console.log(
-        `${mode.padEnd(9)} ${copies} cop${copies === 1 ? "y  " : "ies"}: ${
+        `${mode.padEnd(9)} ${copies} cop${copies === 1 ? "y" : "ies"}: ${
           r.wall.toFixed(1)
         } s wall, ${fmt(N / r.wall)} orders/s, CPU ${r.cpu.toFixed(1)} s = ${
           (r.cpu / N * 1e6).toFixed(1)

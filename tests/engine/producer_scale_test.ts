@@ -196,7 +196,9 @@ Deno.test({
       // the second copy fenced the first at start), and C committed batches after joining.
       const batches = (r: { progress: Record<string, unknown>[] }) =>
         r.progress.filter((p) => (p.numInputRows as number) > 0).length;
-      assert.ok(batches(bResult) >= 5, `B committed ${batches(bResult)} batches before its kill`);
+      // B dies in its 6th attempt; a batch dropped in the first rebalance (A and B joining at
+      // once) is an attempt too, so at least 3 of the 5 before it committed.
+      assert.ok(batches(bResult) >= 3, `B committed ${batches(bResult)} batches before its kill`);
       assert.ok(batches(aResult) >= 3, `A committed ${batches(aResult)} batches`);
       assert.ok(batches(cResult) >= 3, `C committed ${batches(cResult)} batches`);
       assert.doesNotMatch(aResult.stderr, /taken over by a newer instance/);
