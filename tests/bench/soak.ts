@@ -309,6 +309,8 @@ interface Interval {
   ordersPerSecond: number;
   files: number;
   smallFiles: number;
+  /** The most small files the table held after any commit of the interval. */
+  smallPeak: number;
   logFiles: number;
   logBytes: number;
   rss: Record<string, number>;
@@ -326,7 +328,11 @@ class LatencyWatcher {
   missedCommits = 0;
   bucket: number[] = [];
   all: number[][] = [];
-  constructor(readonly table: string) {}
+  /** Live small files (under `smallBytes`), followed commit by commit from the adds and removes. */
+  #small = new Set<string>();
+  /** The most small files live after any commit of the current interval. */
+  smallPeak = 0;
+  constructor(readonly table: string, readonly smallBytes: number) {}
 
   async scan(): Promise<void> {
     let names: string[];
@@ -361,7 +367,10 @@ class LatencyWatcher {
           optimize = a.commitInfo.operation === "OPTIMIZE";
         }
         if (a.add && a.add.dataChange !== false) adds.push(a.add.path);
+        if (a.add && Number(a.add.size) < this.smallBytes) this.#small.add(a.add.path);
+        if (a.remove) this.#small.delete(a.remove.path);
       }
+      this.smallPeak = Math.max(this.smallPeak, this.#small.size);
       if (optimize || commitTs === undefined) continue;
       for (const path of adds) {
         const t = decodeParquet(await Deno.readFile(join(this.table, decodeURIComponent(path))), {
@@ -382,11 +391,13 @@ class LatencyWatcher {
   }
 
   /** Closes the current interval's samples. */
-  take(): number[] {
+  take(): { samples: number[]; smallPeak: number } {
     const b = this.bucket;
     this.all.push(b);
     this.bucket = [];
-    return b;
+    const smallPeak = this.smallPeak;
+    this.smallPeak = this.#small.size;
+    return { samples: b, smallPeak };
   }
 }
 
@@ -951,11 +962,11 @@ async function main(): Promise<number> {
     ], logs);
     procs.push(feed);
     const start = Date.now();
-    watcher = new LatencyWatcher(cleanedTable);
+    watcher = new LatencyWatcher(cleanedTable, targetSize / 2);
 
     // 3. One line of figures per interval while the feed runs.
     console.log(
-      "  time  orders/s  files (small)  log files  log KB  snap ms  lag cleaned/prod  " +
+      "  time  orders/s  files (small, peak)  log files  log KB  snap ms  lag cleaned/prod  " +
         "p50 ms  p99 ms  RSS feed/cleaned/prod MB",
     );
     let lagC = 0, lagP = 0;
@@ -977,7 +988,7 @@ async function main(): Promise<number> {
         await sleep(Math.max(0, Math.min(1000 - (Date.now() - t0), boundary - Date.now())));
       }
       await watcher.scan();
-      const samples = watcher.take();
+      const { samples, smallPeak } = watcher.take();
       const rssNow = {
         feed: rss(feed.pid),
         cleaned: rss(cleaned.pid),
@@ -992,6 +1003,7 @@ async function main(): Promise<number> {
         ordersPerSecond: samples.length / (intervalMs / 1000),
         files: snap.files.length,
         smallFiles: snap.files.filter((a) => Number(a.size) < targetSize / 2).length,
+        smallPeak,
         logFiles: log.files,
         logBytes: log.bytes,
         rss: rssNow,
@@ -1009,7 +1021,9 @@ async function main(): Promise<number> {
       const mmss = `${Math.floor(secs / 60)}:${String(secs % 60).padStart(2, "0")}`;
       console.log(
         `${mmss.padStart(6)}  ${fmtInt(Math.round(f.ordersPerSecond)).padStart(8)}  ` +
-          `${String(f.files).padStart(5)} (${String(f.smallFiles).padStart(3)})    ` +
+          `${String(f.files).padStart(5)} (${String(f.smallFiles).padStart(3)}, ${
+            String(f.smallPeak).padStart(3)
+          })     ` +
           `${String(f.logFiles).padStart(9)}  ${
             String(Math.round(f.logBytes / 1024)).padStart(6)
           }  ` +
@@ -1144,6 +1158,7 @@ async function main(): Promise<number> {
     "orders/s": later.map((f) => f.ordersPerSecond),
     "active files": later.map((f) => f.files),
     "small files": later.map((f) => f.smallFiles),
+    "small files peak": later.map((f) => f.smallPeak),
     "_delta_log files": later.map((f) => f.logFiles),
     "_delta_log KB": later.map((f) => f.logBytes / 1024),
     "RSS feed MB": later.map((f) => f.rss.feed / 1e6),
