@@ -344,6 +344,7 @@ export class StreamMetrics {
   readonly #lateDropped: Counter;
   readonly #lateAccepted: Counter;
   readonly #windows: Gauge;
+  readonly #memory: Gauge;
 
   constructor(o: StreamMetricsOptions) {
     this.#o = o;
@@ -448,6 +449,10 @@ export class StreamMetrics {
       "Late records still inside the watermark, accepted.",
     );
     this.#windows = r.gauge(`${p}windows`, "Windows held in state.");
+    this.#memory = r.gauge(
+      `${p}memory_bytes`,
+      "Process memory at the last batch: rss, heap_used, heap_total and external (wasm, buffers).",
+    );
     // Series known from the start, so rates and alerts see them at 0.
     this.#records.inc({ ...this.#q, topic: o.topic }, 0);
     for (const c of [this.#batches, this.#dropped, this.#failures]) c.inc(this.#q, 0);
@@ -533,6 +538,13 @@ export class StreamMetrics {
     const end = performance.now();
     const now = this.#now();
     this.#lastCommitAt = now;
+    const m = Deno.memoryUsage();
+    for (
+      const [kind, v] of [["rss", m.rss], ["heap_used", m.heapUsed], ["heap_total", m.heapTotal], [
+        "external",
+        m.external,
+      ]] as const
+    ) this.#memory.set({ ...q, kind }, v);
     this.#batches.inc(q);
     this.#duration.observe(q, seconds(end - time.t0));
     this.#latency.observe(q, seconds(end - time.c0));

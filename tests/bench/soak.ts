@@ -152,7 +152,8 @@ async function scrapeSum(port: number, metric: string): Promise<number | undefin
     for (const line of text.split("\n")) {
       if (!line.startsWith(metric)) continue;
       const rest = line.slice(metric.length);
-      if (rest[0] !== "{" && rest[0] !== " ") continue;
+      // A name alone matches its every series; a name with labels, the series it names.
+      if (!metric.includes("{") && rest[0] !== "{" && rest[0] !== " ") continue;
       const v = Number(line.slice(line.lastIndexOf(" ") + 1));
       if (Number.isFinite(v)) sum = (sum ?? 0) + v;
     }
@@ -311,6 +312,9 @@ interface Interval {
   smallFiles: number;
   /** The most small files the table held after any commit of the interval. */
   smallPeak: number;
+  /** The cleaned stream's V8 heap in use and external memory (wasm, buffers), from /metrics. */
+  heapCleaned: number;
+  externalCleaned: number;
   logFiles: number;
   logBytes: number;
   rss: Record<string, number>;
@@ -967,7 +971,7 @@ async function main(): Promise<number> {
     // 3. One line of figures per interval while the feed runs.
     console.log(
       "  time  orders/s  files (small, peak)  log files  log KB  snap ms  lag cleaned/prod  " +
-        "p50 ms  p99 ms  RSS feed/cleaned/prod MB",
+        "p50 ms  p99 ms  RSS feed/cleaned/prod MB  cleaned heap/ext MB",
     );
     let lagC = 0, lagP = 0;
     for (let k = 1; k <= intervals && !interrupted; k++) {
@@ -989,6 +993,15 @@ async function main(): Promise<number> {
       }
       await watcher.scan();
       const { samples, smallPeak } = watcher.take();
+      const memory = (kind: string) =>
+        scrapeSum(
+          cleanedPort,
+          `orders_stream_memory_bytes{query="${cleanedQuery}",kind="${kind}"}`,
+        );
+      const [heapCleaned, externalCleaned] = await Promise.all([
+        memory("heap_used"),
+        memory("external"),
+      ]);
       const rssNow = {
         feed: rss(feed.pid),
         cleaned: rss(cleaned.pid),
@@ -1004,6 +1017,8 @@ async function main(): Promise<number> {
         files: snap.files.length,
         smallFiles: snap.files.filter((a) => Number(a.size) < targetSize / 2).length,
         smallPeak,
+        heapCleaned: heapCleaned ?? 0,
+        externalCleaned: externalCleaned ?? 0,
         logFiles: log.files,
         logBytes: log.bytes,
         rss: rssNow,
@@ -1030,7 +1045,8 @@ async function main(): Promise<number> {
           `${f.snapshotMs.toFixed(0).padStart(7)}  ` +
           `${`${fmtInt(f.lagCleaned)}/${fmtInt(f.lagProducer)}`.padStart(16)}  ` +
           `${f.p50Ms.toFixed(0).padStart(6)}  ${f.p99Ms.toFixed(0).padStart(6)}  ` +
-          `${mb(f.rss.feed)}/${mb(f.rss.cleaned)}/${mb(f.rss.producer)}`.padStart(24),
+          `${mb(f.rss.feed)}/${mb(f.rss.cleaned)}/${mb(f.rss.producer)}`.padStart(24) +
+          `${mb(f.heapCleaned)}/${mb(f.externalCleaned)}`.padStart(21),
       );
     }
     if (interrupted) throw new Error("interrupted");
@@ -1164,6 +1180,8 @@ async function main(): Promise<number> {
     "RSS feed MB": later.map((f) => f.rss.feed / 1e6),
     "RSS cleaned MB": later.map((f) => f.rss.cleaned / 1e6),
     "RSS producer MB": later.map((f) => f.rss.producer / 1e6),
+    "heap cleaned MB": later.map((f) => f.heapCleaned / 1e6),
+    "external cleaned MB": later.map((f) => f.externalCleaned / 1e6),
     "snapshot load ms": later.map((f) => f.snapshotMs),
     "lag cleaned": later.map((f) => f.lagCleaned),
     "lag producer stream": later.map((f) => f.lagProducer),
