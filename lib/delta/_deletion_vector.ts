@@ -209,3 +209,22 @@ export async function readDeletionVector(
   }
   return rows;
 }
+
+/**
+ * The table-relative path of the file a deletion vector lives in (`u` and `p` descriptors), or
+ * undefined for an inline one or a `p` path `resolve` cannot place inside the table.
+ */
+export function deletionVectorFile(
+  dv: unknown,
+  resolve: (absolute: string) => string,
+): string | undefined {
+  if (dv === undefined || dv === null) return undefined;
+  const d = dv as DeletionVectorDescriptor;
+  if (d.storageType === "u") return uuidDvPath(d.pathOrInlineDv);
+  if (d.storageType !== "p") return undefined;
+  try {
+    return resolve(d.pathOrInlineDv);
+  } catch {
+    return undefined;
+  }
+}

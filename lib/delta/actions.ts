@@ -63,6 +63,41 @@ export interface RemoveAction {
   deletionVector?: unknown;
 }
 
+/** `domainMetadata`: a named domain's configuration (e.g. `delta.clustering`); removed = tombstone. */
+export interface DomainMetadata {
+  domain: string;
+  configuration: string;
+  removed: boolean;
+}
+
+/**
+ * The `remove` of a live file: its path, partition values, size and, as the protocol requires for
+ * a file with a deletion vector, the same `deletionVector` descriptor (the pair is the logical file).
+ *
+ * @example
+ * ```ts
+ * import { removeOf } from "./actions.ts";
+ * const add = { path: "a.parquet", partitionValues: {}, size: 10, modificationTime: 0, dataChange: true };
+ * removeOf(add, 1000, false); // { path: "a.parquet", deletionTimestamp: 1000, dataChange: false, … }
+ * ```
+ */
+export function removeOf(add: AddAction, timestamp: number, dataChange: boolean): RemoveAction {
+  const r: RemoveAction = {
+    path: add.path,
+    deletionTimestamp: timestamp,
+    dataChange,
+    extendedFileMetadata: true,
+    partitionValues: add.partitionValues,
+    size: add.size,
+  };
+  if (add.deletionVector !== undefined && add.deletionVector !== null) {
+    const dv = { ...(add.deletionVector as Record<string, unknown>) };
+    for (const k of Object.keys(dv)) if (dv[k] === null) delete dv[k];
+    r.deletionVector = dv;
+  }
+  return r;
+}
+
 /** `txn`: an application's transaction version (e.g. the last Kafka offset it committed). */
 export interface Txn {
   appId: string;
@@ -82,6 +117,8 @@ export interface CommitInfo {
   engineInfo?: string;
   txnId?: string;
   [key: string]: unknown;
+  /** When the table has in-commit timestamps: the commit time (ms), monotonic across commits. */
+  inCommitTimestamp?: number;
 }
 
 /** One log action: an object with exactly one key naming its kind. Unknown kinds are kept as read. */
@@ -92,6 +129,7 @@ export type Action =
   | { remove: RemoveAction }
   | { txn: Txn }
   | { commitInfo: CommitInfo }
+  | { domainMetadata: DomainMetadata }
   | { [other: string]: Record<string, unknown> };
 
 /** Engine name written in commitInfo.engineInfo. */

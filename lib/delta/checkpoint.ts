@@ -8,7 +8,16 @@
  */
 import * as arrow from "apache-arrow";
 import type { Storage } from "../storage/storage.ts";
-import type { Action, AddAction, Metadata, Protocol, RemoveAction, Txn } from "./actions.ts";
+import type {
+  Action,
+  AddAction,
+  DomainMetadata,
+  Metadata,
+  Protocol,
+  RemoveAction,
+  Txn,
+} from "./actions.ts";
+import type { Snapshot } from "./snapshot.ts";
 import { toLong } from "./actions.ts";
 import { CorruptLogError } from "./errors.ts";
 import { checkpointPath, writeLastCheckpoint } from "./log.ts";
@@ -34,8 +43,53 @@ const strMap = () =>
   );
 const strList = () => new arrow.List(f("element", str(), true));
 
-/** The Arrow schema of our checkpoint files. */
-export function checkpointSchema(): arrow.Schema {
+/**
+ * The descriptor of a deletion vector (PROTOCOL.md "Deletion Vector Descriptor Schema").
+ */
+const dvStruct = () =>
+  new arrow.Struct([
+    f("storageType", str()),
+    f("pathOrInlineDv", str()),
+    f("offset", new arrow.Int32()),
+    f("sizeInBytes", new arrow.Int32()),
+    f("cardinality", i64()),
+  ]);
+
+/** Which optional columns a checkpoint carries, from the table's protocol. */
+export interface CheckpointLayout {
+  /** `add.deletionVector` and `remove.deletionVector` (feature deletionVectors). */
+  deletionVectors?: boolean;
+  /** The `domainMetadata` column (feature domainMetadata). */
+  domainMetadata?: boolean;
+  /** `add.clusteringProvider` (feature clustering). */
+  clustering?: boolean;
+}
+
+/** The optional columns a table's protocol asks its checkpoints for. */
+export function checkpointLayout(protocol: Protocol): CheckpointLayout {
+  const features = [...(protocol.readerFeatures ?? []), ...(protocol.writerFeatures ?? [])];
+  return {
+    deletionVectors: features.includes("deletionVectors"),
+    domainMetadata: features.includes("domainMetadata"),
+    clustering: features.includes("clustering"),
+  };
+}
+
+/** The Arrow schema of our checkpoint files (the optional columns per `layout`). */
+export function checkpointSchema(layout: CheckpointLayout = {}): arrow.Schema {
+  const dv = layout.deletionVectors ? [f("deletionVector", dvStruct())] : [];
+  const domain = layout.domainMetadata
+    ? [
+      f(
+        "domainMetadata",
+        new arrow.Struct([
+          f("domain", str()),
+          f("configuration", str()),
+          f("removed", new arrow.Bool()),
+        ]),
+      ),
+    ]
+    : [];
   return new arrow.Schema([
     f("txn", new arrow.Struct([f("appId", str()), f("version", i64()), f("lastUpdated", i64())])),
     f(
@@ -48,6 +102,8 @@ export function checkpointSchema(): arrow.Schema {
         f("dataChange", new arrow.Bool()),
         f("stats", str()),
         f("tags", strMap()),
+        ...dv,
+        ...(layout.clustering ? [f("clusteringProvider", str())] : []),
       ]),
     ),
     f(
@@ -59,6 +115,7 @@ export function checkpointSchema(): arrow.Schema {
         f("extendedFileMetadata", new arrow.Bool()),
         f("partitionValues", strMap()),
         f("size", i64()),
+        ...dv,
       ]),
     ),
     f(
@@ -83,6 +140,7 @@ export function checkpointSchema(): arrow.Schema {
         f("writerFeatures", strList()),
       ]),
     ),
+    ...domain,
   ]);
 }
 
@@ -94,6 +152,34 @@ export interface CheckpointState {
   files: Iterable<AddAction>;
   tombstones: Iterable<RemoveAction>;
   txns: Iterable<Txn>;
+  /** Live domain metadata (written when the protocol lists domainMetadata). */
+  domainMetadata?: Iterable<DomainMetadata>;
+}
+
+/**
+ * The state a checkpoint of `s` holds.
+ *
+ * @example
+ * ```ts
+ * import * as arrow from "apache-arrow";
+ * import { checkpointStateOf, writeCheckpoint } from "./checkpoint.ts";
+ * import { createTable } from "./table.ts";
+ * const dir = await Deno.makeTempDir();
+ * const t = await createTable(dir, new arrow.Schema([new arrow.Field("id", new arrow.Int64())]));
+ * await writeCheckpoint(t.storage, checkpointStateOf(await t.snapshot()));
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export function checkpointStateOf(s: Snapshot): CheckpointState {
+  return {
+    version: s.version,
+    protocol: s.protocol,
+    metadata: s.metadata,
+    files: s.files,
+    tombstones: s.tombstones,
+    txns: s.txns.values(),
+    domainMetadata: s.domainMetadata.values(),
+  };
 }
 
 const big = (
@@ -102,6 +188,19 @@ const big = (
 const map = (o: Record<string, string | null> | null | undefined) =>
   o ? new Map(Object.entries(o)) : null;
 
+/** A deletion vector descriptor as a checkpoint row (null when the file has none). */
+function dvRow(dv: unknown): unknown {
+  if (dv === undefined || dv === null) return null;
+  const d = dv as Record<string, unknown>;
+  return {
+    storageType: d.storageType ?? null,
+    pathOrInlineDv: d.pathOrInlineDv ?? null,
+    offset: d.offset ?? null,
+    sizeInBytes: d.sizeInBytes ?? null,
+    cardinality: big(d.cardinality as number | bigint | null | undefined),
+  };
+}
+
 /** Build the checkpoint's Arrow table (one row per action). */
 export function checkpointTable(state: CheckpointState): arrow.Table {
   const txn: unknown[] = [];
@@ -109,14 +208,19 @@ export function checkpointTable(state: CheckpointState): arrow.Table {
   const remove: unknown[] = [];
   const metaData: unknown[] = [];
   const protocol: unknown[] = [];
-  const row = (t: unknown, a: unknown, r: unknown, m: unknown, p: unknown) => {
+  const domainMetadata: unknown[] = [];
+  const row = (t: unknown, a: unknown, r: unknown, m: unknown, p: unknown, d: unknown = null) => {
     txn.push(t);
     add.push(a);
     remove.push(r);
     metaData.push(m);
     protocol.push(p);
+    domainMetadata.push(d);
   };
   const p = state.protocol;
+  const layout = checkpointLayout(p);
+  const dvOf = (a: { deletionVector?: unknown }) =>
+    layout.deletionVectors ? { deletionVector: dvRow(a.deletionVector) } : {};
   const ntFeatures = p.minReaderVersion === 3;
   const wFeatures = p.minWriterVersion === 7;
   row(null, null, null, null, {
@@ -156,6 +260,8 @@ export function checkpointTable(state: CheckpointState): arrow.Table {
         dataChange: false,
         stats: a.stats ?? null,
         tags: map(a.tags),
+        ...dvOf(a),
+        ...(layout.clustering ? { clusteringProvider: a.clusteringProvider ?? null } : {}),
       },
       null,
       null,
@@ -173,13 +279,31 @@ export function checkpointTable(state: CheckpointState): arrow.Table {
         extendedFileMetadata: r.extendedFileMetadata ?? null,
         partitionValues: map(r.partitionValues),
         size: big(r.size),
+        ...dvOf(r),
       },
       null,
       null,
     );
   }
-  const schema = checkpointSchema();
-  const cols: Record<string, unknown[]> = { txn, add, remove, metaData, protocol };
+  if (layout.domainMetadata) {
+    for (const d of state.domainMetadata ?? []) {
+      if (d.removed) continue;
+      row(null, null, null, null, null, {
+        domain: d.domain,
+        configuration: d.configuration,
+        removed: false,
+      });
+    }
+  }
+  const schema = checkpointSchema(layout);
+  const cols: Record<string, unknown[]> = {
+    txn,
+    add,
+    remove,
+    metaData,
+    protocol,
+    domainMetadata,
+  };
   const vectors: Record<string, arrow.Vector> = {};
   for (const field of schema.fields) {
     vectors[field.name] = arrow.vectorFromArray(cols[field.name], field.type);
@@ -293,6 +417,13 @@ function reader(data: arrow.Data): Reader {
   };
 }
 
+/** A deletion vector descriptor read from a checkpoint keeps only the fields it has. */
+function dropDvNulls(o: Record<string, unknown>): void {
+  const dv = o.deletionVector as Record<string, unknown> | null | undefined;
+  if (dv) dropNulls(dv);
+  if (dv && dv.pathOrInlineDv === undefined) delete o.deletionVector; // an all-null struct
+}
+
 function dropNulls<T>(o: Record<string, unknown>): T {
   for (const k of Object.keys(o)) if (o[k] === null) delete o[k];
   return o as T;
@@ -307,14 +438,16 @@ export async function readCheckpoint(storage: Storage, version: number): Promise
   let table: arrow.Table;
   try {
     const bytes = await storage.get(path);
-    table = decodeParquet(bytes, { columns: ["protocol", "metaData", "txn", "add", "remove"] });
+    table = decodeParquet(bytes, {
+      columns: ["protocol", "metaData", "txn", "add", "remove", "domainMetadata"],
+    });
   } catch (e) {
     throw new CorruptLogError(path, `checkpoint cannot be read: ${(e as Error).message}`, {
       cause: e,
     });
   }
   const out: Action[] = [];
-  const kinds = ["protocol", "metaData", "txn", "add", "remove"] as const;
+  const kinds = ["protocol", "metaData", "txn", "add", "remove", "domainMetadata"] as const;
   try {
     for (const batch of table.batches) {
       const cols = kinds.map((k) => {
@@ -330,6 +463,7 @@ export async function readCheckpoint(storage: Storage, version: number): Promise
           if (kind === "txn" && o.appId === null) continue;
           if (kind === "metaData" && o.id === null) continue;
           if (kind === "protocol" && o.minReaderVersion === null) continue;
+          if (kind === "domainMetadata" && o.domain === null) continue;
           if (kind === "protocol") {
             if (o.readerFeatures === null) delete o.readerFeatures;
             if (o.writerFeatures === null) delete o.writerFeatures;
@@ -343,9 +477,15 @@ export async function readCheckpoint(storage: Storage, version: number): Promise
             out.push({ metaData: dropNulls<Metadata>(o) });
           } else if (kind === "add") {
             o.partitionValues ??= {};
+            dropDvNulls(o);
             out.push({ add: dropNulls<AddAction>(o) });
           } else if (kind === "remove") {
+            dropDvNulls(o);
             out.push({ remove: dropNulls<RemoveAction>(o) });
+          } else if (kind === "domainMetadata") {
+            out.push({
+              domainMetadata: { ...(o as unknown as DomainMetadata), removed: !!o.removed },
+            });
           } else {
             out.push({ txn: dropNulls<Txn>(o) });
           }

@@ -26,6 +26,7 @@ import {
 } from "./errors.ts";
 import { commitPath, findCommitInfo, listLog, readCommit } from "./log.ts";
 import { fileKey } from "./snapshot.ts";
+import { nextInCommitTimestamp } from "./features.ts";
 
 /** Options for {@link commit}. */
 export interface CommitOptions {
@@ -47,6 +48,12 @@ export interface CommitOptions {
    * change conflicts. False for blind appends and compaction.
    */
   readsWholeTable?: boolean;
+  /**
+   * The table has in-commit timestamps (`delta.enableInCommitTimestamps`): each attempt writes
+   * `commitInfo.inCommitTimestamp` = max(now, the previous commit's + 1 ms), the previous commit
+   * being re-read on every retry.
+   */
+  inCommitTimestamps?: boolean;
 }
 
 /** Outcome of a successful commit. */
@@ -189,6 +196,9 @@ export async function commit(
     if (err) throw err;
   }
   let rv = readVersion;
+  // The in-commit timestamp of commit `rv` (tables with in-commit timestamps), once read.
+  let previousIct: number | undefined;
+  let previousIctOf = -1;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const version = rv + 1;
     const info: CommitInfo = {
@@ -197,6 +207,15 @@ export async function commit(
       timestamp: commitInfo.timestamp ?? Date.now(),
     };
     if (rv >= 0) info.readVersion = readVersion;
+    if (opts.inCommitTimestamps) {
+      if (rv >= 0 && previousIctOf !== rv) {
+        previousIct = ictOf(findCommitInfo(await readCommit(storage, rv)));
+        previousIctOf = rv;
+      }
+      // commitInfo is the first line of every commit we write, as the feature requires.
+      info.inCommitTimestamp = nextInCommitTimestamp(previousIct, Date.now());
+      info.timestamp = info.inCommitTimestamp;
+    }
     const bytes = new TextEncoder().encode(serializeActions([{ commitInfo: info }, ...actions]));
     if (await storage.putIfAbsent(commitPath(version), bytes)) {
       return { version, attempts: attempt, commitInfo: info };
@@ -211,6 +230,8 @@ export async function commit(
       }
       checkConflict(winner, v, actions, rv, opts, txnsNow);
       rv = v;
+      previousIct = ictOf(findCommitInfo(winner));
+      previousIctOf = v;
     }
     if (attempt < maxAttempts) {
       await sleep(backoffDelay({ baseMs: base, maxMs: maxDelay, jitter: "equal" }, attempt));
@@ -220,4 +241,10 @@ export async function commit(
     `gave up committing to '${storage.url}' after ${maxAttempts} attempts (last tried version ` +
       `${rv + 1}); the table is under heavy write contention — retry later or raise maxAttempts`,
   );
+}
+
+/** The in-commit timestamp of a commit, else its commitInfo.timestamp (before enablement). */
+function ictOf(info: CommitInfo | undefined): number | undefined {
+  const t = info?.inCommitTimestamp ?? info?.timestamp;
+  return typeof t === "number" ? t : undefined;
 }

@@ -40,11 +40,12 @@ export class UnsupportedFeatureError extends DeltaError {
   override name = "UnsupportedFeatureError";
   /** The feature (or "readerVersion N"/"writerVersion N") that is not supported. */
   readonly feature: string;
-  /** Create the error naming `feature`; `access` is "read" or "write". */
-  constructor(feature: string, access: "read" | "write", table: string) {
+  /** Create the error naming `feature`; `access` is "read" or "write"; `message` replaces the default. */
+  constructor(feature: string, access: "read" | "write", table: string, message?: string) {
     super(
-      `cannot ${access} Delta table '${table}': it requires '${feature}', which this library does not ` +
-        `implement; use Spark or delta-rs for this table`,
+      message ??
+        `cannot ${access} Delta table '${table}': it requires '${feature}', which this library does not ` +
+          `implement; use Spark or delta-rs for this table`,
     );
     this.feature = feature;
   }

@@ -58,7 +58,12 @@
  */
 import type { FileInfo, Storage } from "../storage/storage.ts";
 import type { AddAction } from "./actions.ts";
-import { DEFAULT_CHECKPOINT_INTERVAL, parseInterval, writeCheckpoint } from "./checkpoint.ts";
+import {
+  checkpointStateOf,
+  DEFAULT_CHECKPOINT_INTERVAL,
+  parseInterval,
+  writeCheckpoint,
+} from "./checkpoint.ts";
 import { checkpointPath, commitPath, LOG_DIR, readLastCheckpoint } from "./log.ts";
 import { compactBins, DEFAULT_TARGET_SIZE, type OptimizeResult, planBins } from "./optimize.ts";
 import { advanceSnapshot, checkWritable, loadSnapshot, type Snapshot } from "./snapshot.ts";
@@ -204,7 +209,8 @@ function partitionKey(f: AddAction, partitionColumns: string[]): string {
 /**
  * The bins one auto-compaction run rewrites (empty = not due): partitions with at least
  * `compactMinFiles` small files, their small files bin-packed smallest first up to the target
- * size (bins of one file are dropped), bins with the most files first, as many as fit in
+ * size (bins of one file are dropped unless its deletion vector deletes rows: the rewrite drops
+ * them), bins with the most files first, as many as fit in
  * `compactMaxBytes`.
  *
  * @example
@@ -225,7 +231,7 @@ export function planAutoCompaction(
   const small = new Map<string, AddAction[]>();
   for (const f of files) {
     if (f.size >= settings.compactMinFileSize) continue;
-    if (f.deletionVector) continue; // we do not rewrite files with deletion vectors
+    if (f.clusteringProvider) continue; // a clustering implementation's files are left to it
     const k = partitionKey(f, partitionColumns);
     const list = small.get(k) ?? [];
     list.push(f);
@@ -630,7 +636,7 @@ export class TableMaintenance {
     let settings: MaintenanceSettings;
     try {
       const snap = await this.#advance();
-      checkWritable(snap.protocol, snap.schema, this.storage.url);
+      checkWritable(snap.protocol, snap.schema, this.storage.url, snap.configuration);
       settings = maintenanceSettings(snap.configuration, this.#opts.overrides);
     } catch (e) {
       report.failures++;
@@ -755,14 +761,7 @@ export class TableMaintenance {
     }
     if (version - known() < settings.checkpointInterval) return;
     const s = await loadSnapshot(this.storage, { version });
-    await writeCheckpoint(this.storage, {
-      version,
-      protocol: s.protocol,
-      metadata: s.metadata,
-      files: s.files,
-      tombstones: s.tombstones,
-      txns: s.txns.values(),
-    }, this.#now());
+    await writeCheckpoint(this.storage, checkpointStateOf(s), this.#now());
     this.#learnCheckpoint(version);
     report.checkpoints++;
     this.#log("checkpoint", `version ${version} (${s.files.length} files)`);

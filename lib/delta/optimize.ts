@@ -12,9 +12,10 @@
 import * as arrow from "apache-arrow";
 import type { Storage } from "../storage/storage.ts";
 import { openStorage } from "../storage/mod.ts";
-import type { Action, AddAction, RemoveAction } from "./actions.ts";
+import { type Action, type AddAction, type RemoveAction, removeOf } from "./actions.ts";
 import { commit, makeCommitInfo } from "./commit.ts";
 import { CommitRetriesExhaustedError, ConcurrentModificationError } from "./errors.ts";
+import { inCommitTimestampsEnabled, withTightBounds } from "./features.ts";
 import { encodeParquetFiles, encodeParquetParts, ParquetError, parquetSchema } from "./parquet.ts";
 import { encodeAddPath, partitionDirectory } from "./partition.ts";
 import { resolveDataPath, scanFiles } from "./scan.ts";
@@ -53,7 +54,11 @@ export interface OptimizeResult {
   numRows: number;
 }
 
-/** Plan bins: per partition, small files packed greedily (smallest first) up to the target size. */
+/**
+ * Plan bins: per partition, small files packed greedily (smallest first) up to the target size.
+ * A file with a deletion vector is worth a bin of its own (the rewrite drops its deleted rows);
+ * files a clustering implementation wrote (`clusteringProvider` set) are left to it.
+ */
 export function planBins(
   files: AddAction[],
   partitionColumns: string[],
@@ -61,7 +66,7 @@ export function planBins(
 ): AddAction[][] {
   const byPartition = new Map<string, AddAction[]>();
   for (const f of files) {
-    if (f.size >= targetSize) continue;
+    if (f.size >= targetSize || f.clusteringProvider) continue;
     const key = JSON.stringify(partitionColumns.map((c) => f.partitionValues?.[c] ?? null));
     const list = byPartition.get(key) ?? [];
     list.push(f);
@@ -69,7 +74,7 @@ export function planBins(
   }
   const bins: AddAction[][] = [];
   for (const list of byPartition.values()) {
-    if (list.length < 2) continue;
+    if (list.length < 2 && !list.some(hasDv)) continue;
     list.sort((a, b) => a.size - b.size);
     let bin: AddAction[] = [];
     let size = 0;
@@ -84,7 +89,12 @@ export function planBins(
     }
     bins.push(bin);
   }
-  return bins.filter((b) => b.length >= 2);
+  // A lone file is rewritten only to drop the rows its deletion vector deletes.
+  return bins.filter((b) => b.length >= 2 || b.some(hasDv));
+}
+
+function hasDv(f: AddAction): boolean {
+  return f.deletionVector !== undefined && f.deletionVector !== null;
 }
 
 /**
@@ -113,7 +123,7 @@ export async function optimize(
   const targetSize = opts.targetSize ?? DEFAULT_TARGET_SIZE;
   if (!(targetSize > 0)) throw new RangeError(`targetSize must be positive, got ${targetSize}`);
   const snap = await loadSnapshot(storage);
-  checkWritable(snap.protocol, snap.schema, storage.url);
+  checkWritable(snap.protocol, snap.schema, storage.url, snap.configuration);
   const candidates = opts.partitionFilter
     ? snap.files.filter((f) => opts.partitionFilter!(f.partitionValues ?? {}))
     : snap.files;
@@ -200,18 +210,10 @@ export async function compactBins(
         size: bytes.length,
         modificationTime: now,
         dataChange: false,
-        stats,
+        stats: withTightBounds(stats, snap.protocol),
       });
-      for (const f of bin) {
-        removes.push({
-          path: f.path,
-          deletionTimestamp: now,
-          dataChange: false,
-          extendedFileMetadata: true,
-          partitionValues: f.partitionValues,
-          size: f.size,
-        });
-      }
+      // A file with a deletion vector is removed with its descriptor (the logical file).
+      for (const f of bin) removes.push(removeOf(f, now, false));
       partitions.add(dir);
       result.numRows += rows;
       result.numBytesAdded += bytes.length;
@@ -247,6 +249,7 @@ export async function compactBins(
     committing = true;
     const committed = await commit(storage, snap.version, actions, info, {
       maxAttempts: opts.maxAttempts,
+      inCommitTimestamps: inCommitTimestampsEnabled(snap.configuration),
     });
     result.version = committed.version;
   } catch (e) {

@@ -13,6 +13,7 @@ import type {
   Action,
   AddAction,
   CommitInfo,
+  DomainMetadata,
   Long,
   Metadata,
   Protocol,
@@ -40,23 +41,18 @@ import {
   readLastCheckpoint,
 } from "./log.ts";
 import { parseSchemaString, type StructType } from "./schema.ts";
+import { refuseComputedColumns, SUPPORTED_WRITER_FEATURES } from "./features.ts";
 
 /** Reader features this library implements. */
 export const SUPPORTED_READER_FEATURES: ReadonlySet<string> = new Set([
   "timestampNtz",
   "vacuumProtocolCheck",
-  // Read only: scan.ts applies deletion vectors and maps physical column names. Writing such
-  // tables stays refused (they are not in SUPPORTED_WRITER_FEATURES).
+  // scan.ts applies deletion vectors and maps physical column names. Tables with deletion
+  // vectors are writable too (features.ts); column mapping stays read only.
   "deletionVectors",
   "columnMapping",
 ]);
-/** Writer features this library implements (appendOnly is honoured; invariants only when unused). */
-export const SUPPORTED_WRITER_FEATURES: ReadonlySet<string> = new Set([
-  "appendOnly",
-  "invariants",
-  "timestampNtz",
-  "vacuumProtocolCheck",
-]);
+export { SUPPORTED_WRITER_FEATURES } from "./features.ts";
 
 /** The state of a table at one version. */
 export interface Snapshot {
@@ -80,6 +76,8 @@ export interface Snapshot {
   readonly tombstones: RemoveAction[];
   /** Latest txn per appId. */
   readonly txns: Map<string, Txn>;
+  /** Live domain metadata (not removed), by domain (e.g. `delta.clustering`). */
+  readonly domainMetadata: Map<string, DomainMetadata>;
   /**
    * Commit time (ms) of each JSON commit replayed into this snapshot, by version (after
    * {@link advanceSnapshot}, the last 1,000 at most).
@@ -106,6 +104,7 @@ export class LogReplay {
   readonly files = new Map<string, AddAction>();
   readonly tombstones = new Map<string, RemoveAction>();
   readonly txns = new Map<string, Txn>();
+  readonly domainMetadata = new Map<string, DomainMetadata>();
 
   /** Apply one action (commitInfo and unknown kinds are ignored). */
   apply(a: Action): void {
@@ -123,6 +122,10 @@ export class LogReplay {
     } else if ("txn" in a) {
       const t = a.txn as Txn;
       this.txns.set(t.appId, t);
+    } else if ("domainMetadata" in a) {
+      const d = a.domainMetadata as DomainMetadata;
+      if (d.removed) this.domainMetadata.delete(d.domain);
+      else this.domainMetadata.set(d.domain, d);
     } else if ("metaData" in a) {
       this.metadata = a.metaData as Metadata;
     } else if ("protocol" in a) {
@@ -166,23 +169,33 @@ export function checkReadable(protocol: Protocol, table: string): void {
 }
 
 /** Refuse to write a table whose protocol needs writer features we lack (names the feature). */
-export function checkWritable(protocol: Protocol, schema: StructType, table: string): void {
+export function checkWritable(
+  protocol: Protocol,
+  schema: StructType,
+  table: string,
+  configuration: Record<string, string> = {},
+): void {
   checkReadable(protocol, table);
   const w = protocol.minWriterVersion;
   const legacy: Record<number, string> = {
     3: "checkConstraints",
-    4: "changeDataFeed/generatedColumns",
+    4: "checkConstraints",
     5: "columnMapping",
     6: "identityColumns",
   };
   if (w > 7) throw new UnsupportedFeatureError(`writerVersion ${w}`, "write", table);
-  if (w >= 3 && w <= 6) throw new UnsupportedFeatureError(legacy[w], "write", table);
+  refuseComputedColumns(protocol, schema, table);
+  // Writer version 4 without generated columns is change data feed, which appends honour.
+  const constraints = Object.keys(configuration).some((k) => k.startsWith("delta.constraints."));
+  if (w === 3 || w === 5 || w === 6 || (w === 4 && constraints)) {
+    throw new UnsupportedFeatureError(legacy[w], "write", table);
+  }
   if (w === 7) {
     for (const f of protocol.writerFeatures ?? []) {
       if (!SUPPORTED_WRITER_FEATURES.has(f)) throw new UnsupportedFeatureError(f, "write", table);
     }
   }
-  const invariantsApply = w === 2 ||
+  const invariantsApply = (w >= 2 && w < 7) ||
     (w === 7 && (protocol.writerFeatures ?? []).includes("invariants"));
   if (invariantsApply && JSON.stringify(schema).includes('"delta.invariants"')) {
     throw new UnsupportedFeatureError("invariants (column delta.invariants)", "write", table);
@@ -198,8 +211,12 @@ export function monotonic(times: number[]): number[] {
   return out;
 }
 
-/** Time of one commit: commitInfo.timestamp, else the file mtime. */
+/**
+ * Time of one commit: commitInfo.inCommitTimestamp (tables with in-commit timestamps), else
+ * commitInfo.timestamp, else the file mtime.
+ */
 export function commitTime(info: CommitInfo | undefined, file: LogFile): number {
+  if (typeof info?.inCommitTimestamp === "number") return info.inCommitTimestamp;
   return typeof info?.timestamp === "number" ? info.timestamp : file.file.lastModified;
 }
 
@@ -375,6 +392,7 @@ function fromReplay(
     files: [...replay.files.values()],
     tombstones: [...replay.tombstones.values()],
     txns,
+    domainMetadata: replay.domainMetadata,
     commitTimestamps,
     checkpointVersion,
     txnVersion: (appId: string) => txns.get(appId)?.version,
@@ -427,6 +445,7 @@ export async function advanceSnapshot(prev: Snapshot, storage?: Storage): Promis
   replay.metadata = prev.metadata;
   for (const f of prev.files) replay.files.set(replayKey(f), f);
   for (const [k, t] of prev.txns) replay.txns.set(k, t);
+  for (const [k, d] of prev.domainMetadata) replay.domainMetadata.set(k, d);
   // Tombstones past delta.deletedFileRetentionDuration are dropped, as a checkpoint drops them:
   // a long-running writer that compacts (one tombstone per file it replaces) stays bounded.
   const horizon = Date.now() - tombstoneRetentionMs(prev.configuration);
@@ -437,7 +456,8 @@ export async function advanceSnapshot(prev: Snapshot, storage?: Storage): Promis
   let last = Math.max(-Infinity, ...prev.commitTimestamps.values());
   for (const c of news) {
     for (const a of c.actions) replay.apply(a);
-    let t = findCommitInfo(c.actions)?.timestamp;
+    const info = findCommitInfo(c.actions);
+    let t = info?.inCommitTimestamp ?? info?.timestamp;
     if (typeof t !== "number") t = (await st.head(commitPath(c.version)))?.lastModified ?? last;
     // Monotonic, as loadSnapshot makes them.
     last = t <= last ? last + 1 : t;

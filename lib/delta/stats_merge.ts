@@ -33,7 +33,8 @@ interface Parsed {
  * @example
  * ```ts
  * import { mergeStats } from "./stats_merge.ts";
- * const schema = { type: "struct" as const, fields: [{ name: "id", type: "long", nullable: true, metadata: {} }] };
+ * import type { StructType } from "./schema.ts";
+ * const schema: StructType = { type: "struct", fields: [{ name: "id", type: "long", nullable: true, metadata: {} }] };
  * mergeStats([
  *   '{"numRecords":2,"minValues":{"id":5},"maxValues":{"id":9},"nullCount":{"id":0}}',
  *   '{"numRecords":1,"minValues":{"id":1},"maxValues":{"id":3},"nullCount":{"id":1}}',

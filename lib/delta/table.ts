@@ -13,17 +13,18 @@
 import * as arrow from "apache-arrow";
 import { openStorage } from "../storage/mod.ts";
 import type { Storage } from "../storage/storage.ts";
-import type {
-  Action,
-  AddAction,
-  CommitInfo,
-  Long,
-  Metadata,
-  Protocol,
-  RemoveAction,
-  Txn,
+import {
+  type Action,
+  type AddAction,
+  type CommitInfo,
+  type Long,
+  type Metadata,
+  type Protocol,
+  type RemoveAction,
+  removeOf,
+  type Txn,
 } from "./actions.ts";
-import { DEFAULT_CHECKPOINT_INTERVAL, writeCheckpoint } from "./checkpoint.ts";
+import { checkpointStateOf, DEFAULT_CHECKPOINT_INTERVAL, writeCheckpoint } from "./checkpoint.ts";
 import { commit, makeCommitInfo } from "./commit.ts";
 import {
   AppendOnlyError,
@@ -33,6 +34,7 @@ import {
   TableExistsError,
   TableNotFoundError,
 } from "./errors.ts";
+import { inCommitTimestampsEnabled, withTightBounds } from "./features.ts";
 import { listLog } from "./log.ts";
 import { encodeParquet } from "./parquet.ts";
 import { encodeAddPath, splitByPartition, validatePartitionColumns } from "./partition.ts";
@@ -335,7 +337,7 @@ async function writeFiles(
         size: bytes.length,
         modificationTime: Date.now(),
         dataChange: true,
-        stats: computeStats(chunk, schema, statsOpts),
+        stats: withTightBounds(computeStats(chunk, schema, statsOpts), snap.protocol),
       });
     }
   }
@@ -361,14 +363,7 @@ export async function maybeCheckpoint(
     let s = cache?.snapshot ? await advanceSnapshot(cache.snapshot, storage) : undefined;
     if (s && cache) cache.snapshot = s;
     if (s?.version !== version) s = await loadSnapshot(storage, { version });
-    await writeCheckpoint(storage, {
-      version,
-      protocol: s.protocol,
-      metadata: s.metadata,
-      files: s.files,
-      tombstones: s.tombstones,
-      txns: s.txns.values(),
-    });
+    await writeCheckpoint(storage, checkpointStateOf(s));
   } catch (e) {
     console.warn(
       `delta: checkpoint of version ${version} at '${storage.url}' failed (commit is fine): ${
@@ -389,7 +384,7 @@ async function write(
     ? await advanceSnapshot(cache.snapshot, storage)
     : await loadSnapshot(storage);
   if (cache) cache.snapshot = snap;
-  checkWritable(snap.protocol, snap.schema, storage.url);
+  checkWritable(snap.protocol, snap.schema, storage.url, snap.configuration);
   if (mode === "Overwrite" && snap.configuration["delta.appendOnly"] === "true") {
     throw new AppendOnlyError(
       `table '${storage.url}' is append-only (delta.appendOnly=true): overwrite is refused; append instead`,
@@ -404,14 +399,7 @@ async function write(
   const conformed = data ? conformTable(data, schema) : undefined;
   const adds = conformed ? await writeFiles(storage, snap, schema, conformed, opts) : [];
   const removes: RemoveAction[] = mode === "Overwrite"
-    ? snap.files.map((f) => ({
-      path: f.path,
-      deletionTimestamp: now,
-      dataChange: true,
-      extendedFileMetadata: true,
-      partitionValues: f.partitionValues,
-      size: f.size,
-    }))
+    ? snap.files.map((f) => removeOf(f, now, true))
     : [];
   const numRows = conformed?.numRows ?? 0;
   const actions: Action[] = [
@@ -442,6 +430,7 @@ async function write(
     expectedTxns: opts.expectedTxns,
     currentTxns: snap.txns,
     readsWholeTable: mode === "Overwrite",
+    inCommitTimestamps: inCommitTimestampsEnabled(snap.configuration),
   });
   if (opts.checkpoint !== false) {
     await maybeCheckpoint(storage, result.version, snap.configuration, cache);
@@ -545,7 +534,7 @@ export async function addColumns(
   const storage = storageOf(location);
   for (let attempt = 1;; attempt++) {
     const snap = await loadSnapshot(storage);
-    checkWritable(snap.protocol, snap.schema, storage.url);
+    checkWritable(snap.protocol, snap.schema, storage.url, snap.configuration);
     const evolved = mergeColumns(snap, schema, storage.url);
     if (!evolved) return undefined;
     const info = makeCommitInfo("ADD COLUMNS", {
@@ -559,7 +548,10 @@ export async function addColumns(
           metaData: evolvedMetadata(snap, evolved.schema),
         }],
         info,
-        { maxAttempts: opts.maxAttempts },
+        {
+          maxAttempts: opts.maxAttempts,
+          inCommitTimestamps: inCommitTimestampsEnabled(snap.configuration),
+        },
       );
       await maybeCheckpoint(storage, r.version, snap.configuration);
       return { version: r.version, added: evolved.added.map((f) => f.name) };

@@ -17,6 +17,9 @@ import { openStorage } from "../storage/mod.ts";
 import { parseInterval } from "./checkpoint.ts";
 import { commit, makeCommitInfo } from "./commit.ts";
 import { DeltaError } from "./errors.ts";
+import { inCommitTimestampsEnabled } from "./features.ts";
+import { resolveDataPath } from "./scan.ts";
+import { deletionVectorFile } from "./_deletion_vector.ts";
 import { checkWritable, fileKey, loadSnapshot } from "./snapshot.ts";
 
 /** Default retention: 7 days. */
@@ -82,7 +85,7 @@ export async function vacuum(
 ): Promise<VacuumResult> {
   const storage = typeof location === "string" ? openStorage(location) : location;
   const snap = await loadSnapshot(storage);
-  checkWritable(snap.protocol, snap.schema, storage.url);
+  checkWritable(snap.protocol, snap.schema, storage.url, snap.configuration);
   const tableRetentionMs =
     parseInterval(snap.configuration["delta.deletedFileRetentionDuration"]) ??
       DEFAULT_RETENTION_HOURS * 3_600_000;
@@ -104,9 +107,16 @@ export async function vacuum(
   const now = opts.now ?? Date.now();
   const cutoff = now - retentionHours * 3_600_000;
 
-  const keep = new Set<string>(snap.files.map((f) => fileKey(f.path)));
+  const keep = new Set<string>();
+  const keepFile = (a: { path: string; deletionVector?: unknown }) => {
+    keep.add(fileKey(a.path));
+    // The deletion vector file of a live or still-retained file is kept with it.
+    const dv = deletionVectorFile(a.deletionVector, (p) => resolveDataPath(storage, p));
+    if (dv) keep.add(dv);
+  };
+  for (const f of snap.files) keepFile(f);
   for (const t of snap.tombstones) {
-    if ((t.deletionTimestamp ?? 0) >= cutoff) keep.add(fileKey(t.path));
+    if ((t.deletionTimestamp ?? 0) >= cutoff) keepFile(t);
   }
   const listed = await storage.list("");
   const doomed = listed.filter((f) =>
@@ -126,6 +136,7 @@ export async function vacuum(
     defaultRetentionMillis: String(tableRetentionMs),
     specifiedRetentionMillis: String(Math.round(retentionHours * 3_600_000)),
   };
+  const ict = { inCommitTimestamps: inCommitTimestampsEnabled(snap.configuration) };
   const start = await commit(
     storage,
     snap.version,
@@ -137,6 +148,7 @@ export async function vacuum(
         sizeOfDataToDelete: String(result.bytes),
       },
     }),
+    ict,
   );
   for (const f of doomed) {
     await storage.delete(f.path);
@@ -150,6 +162,7 @@ export async function vacuum(
       isBlindAppend: true,
       operationMetrics: { numDeletedFiles: String(result.deleted), numVacuumedDirectories: "0" },
     }),
+    ict,
   );
   return result;
 }

@@ -172,12 +172,15 @@ Deno.test("compaction is due when a partition holds minNumFiles small files; big
   assert.deepEqual(mixed.map((b) => b[0].partitionValues.state), ["IL"]);
   // Unpartitioned: the whole table is one partition.
   assert.equal(planAutoCompaction([...small(2, "IL"), ...small(2, "NY")], [], s).length, 1);
-  // Files with deletion vectors are left alone.
+  // Files with deletion vectors are compacted too (the rewrite drops their deleted rows); files
+  // a clustering implementation wrote are left to it.
   const dv = small(4, "IL").map((f) => ({
     ...f,
     deletionVector: { storageType: "i", pathOrInlineDv: "x", sizeInBytes: 1, cardinality: 1 },
   }));
-  assert.deepEqual(planAutoCompaction(dv as AddAction[], ["state"], s), []);
+  assert.deepEqual(planAutoCompaction(dv as AddAction[], ["state"], s).map((b) => b.length), [4]);
+  const clustered = small(4, "IL").map((f) => ({ ...f, clusteringProvider: "liquid" }));
+  assert.deepEqual(planAutoCompaction(clustered, ["state"], s), []);
 });
 
 Deno.test("compaction bins: smallest first up to the target, most files first, bounded per run", () => {

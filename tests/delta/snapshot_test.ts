@@ -99,7 +99,7 @@ Deno.test("reader features we lack are refused with the feature named", () =>
     assert.equal((await snapshot(dir, { version: 0 })).version, 0, "older versions stay readable");
   }));
 
-Deno.test("column mapping and deletion vectors: read (scan handles them), writes refused", () =>
+Deno.test("column mapping: read (scan handles it), writes refused; deletion vectors: read and written", () =>
   withTempDir(async (dir) => {
     const t = await createTable(dir, ordersSchema());
     await setProtocol(dir, { minReaderVersion: 2, minWriterVersion: 5 });
@@ -115,10 +115,7 @@ Deno.test("column mapping and deletion vectors: read (scan handles them), writes
       writerFeatures: ["deletionVectors"],
     });
     assert.equal((await snapshot(dir)).version, 2);
-    await assert.rejects(
-      () => t.append(orders(1)),
-      (e: unknown) => e instanceof UnsupportedFeatureError && e.feature === "deletionVectors",
-    );
+    assert.equal((await t.append(orders(1))).version, 3);
   }));
 
 Deno.test("writer features we lack are refused before any file is written", () =>
@@ -127,13 +124,13 @@ Deno.test("writer features we lack are refused before any file is written", () =
     await setProtocol(dir, {
       minReaderVersion: 1,
       minWriterVersion: 7,
-      writerFeatures: ["appendOnly", "invariants", "domainMetadata"],
+      writerFeatures: ["appendOnly", "invariants", "rowTracking"],
     });
     await assert.rejects(
       () => t.append(orders(1)),
-      (e: unknown) => e instanceof UnsupportedFeatureError && e.feature === "domainMetadata",
+      (e: unknown) => e instanceof UnsupportedFeatureError && e.feature === "rowTracking",
     );
-    await setProtocol(dir, { minReaderVersion: 1, minWriterVersion: 4 });
+    await setProtocol(dir, { minReaderVersion: 1, minWriterVersion: 3 });
     await assert.rejects(() => t.append(orders(1)), UnsupportedFeatureError);
     const data = (await openStorage(dir).list("")).filter((e) => e.path.endsWith(".parquet"));
     assert.equal(data.length, 0);

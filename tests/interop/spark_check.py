@@ -505,4 +505,5 @@ def main():
     spark.stop()
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,327 @@
+/**
+ * Our writer on tables with the writer features Databricks turns on (deletion vectors, change
+ * data feed, in-commit timestamps, liquid clustering + domain metadata), against Apache Spark +
+ * delta-spark and delta-rs, with ONE Spark run (tests/interop/spark_features.py):
+ *
+ * 1. Spark creates each table with the feature on and inserts orders_cleaned rows (a staging
+ *    table our writer made); on the deletion-vector tables it deletes rows, so a file has a DV.
+ * 2. Our writer appends orders_cleaned rows to each; on the DV tables it writes a checkpoint
+ *    (the DV of the live file in it) and runs OPTIMIZE (the file with a DV rewritten without its
+ *    deleted rows). Generated and identity columns must be refused with their one-line message.
+ * 3. Spark reads every row (latest, and the checkpointed version), the change feed (our append
+ *    is inserts, our OPTIMIZE no change) and the history (our in-commit timestamps); then Spark
+ *    writes again (INSERT, and OPTIMIZE on clustered tables) and reads again.
+ * 4. delta-rs and our reader read the final tables.
+ *
+ * Expectations come from the Arrow tables we wrote (canonical rows), not from any reader.
+ * Without the Spark venv the test is ignored locally and fails when `CI` is set.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import * as arrow from "apache-arrow";
+import {
+  append,
+  checkpointStateOf,
+  createTable,
+  loadSnapshot,
+  optimize,
+  read,
+  readCommit,
+  type RemoveAction,
+  UnsupportedFeatureError,
+  writeCheckpoint,
+} from "../../lib/delta/mod.ts";
+import { openStorage } from "../../lib/storage/mod.ts";
+import { flattenOrders, type OrderRecord, parseOrder } from "../../lib/orders/mod.ts";
+import { canonRows, sortRows, stableJson } from "../support/canon.ts";
+
+import { deltalakeAvailable, REPO_ROOT } from "../support/python.ts";
+import { sparkPythonPath, sparkUnavailableReason } from "../support/spark.ts";
+import { deltaRsRows } from "../interop/_deltalake.ts";
+import { testBackend } from "../support/storage_backends.ts";
+
+const SCRIPT = join(REPO_ROOT, "tests", "interop", "spark_features.py");
+const unavailable = await sparkUnavailableReason();
+const inCI = !!Deno.env.get("CI");
+if (unavailable && !inCI) console.warn(`spark_features_test: ignored locally (${unavailable})`);
+
+// deno-lint-ignore no-explicit-any
+type Row = Record<string, any>;
+
+const rowsOf = (t: arrow.Table) => canonRows(t) as Row[];
+
+/** orders_cleaned rows for orders [from, to) of data/file1.json. */
+async function cleanedRows(from: number, to: number): Promise<arrow.Table> {
+  const lines = (await Deno.readTextFile(join(REPO_ROOT, "data", "file1.json"))).split("\n");
+  const records: OrderRecord[] = [];
+  for (let i = from; i < to; i++) {
+    const r = parseOrder(lines[i]);
+    if (!r.ok) throw new Error(`data/file1.json line ${i + 1} is not a valid order`);
+    records.push({ order: r.order, partition: i % 2, offset: String(i), timestampMs: 1.7e12 + i });
+  }
+  return flattenOrders(records, 1_764_000_000_123);
+}
+
+const DELETE = "item_id % 3 = 0";
+const deleted = (r: Row) => Number(r.item_id) % 3 === 0;
+
+interface Spec {
+  name: string;
+  properties?: Record<string, string>;
+  clusterBy?: string[];
+  delete?: string;
+  extraColumns?: string[];
+  /** For refused tables: the message our append must fail with. */
+  refused?: RegExp;
+}
+
+const SPECS: Spec[] = [
+  { name: "dv", properties: { "delta.enableDeletionVectors": "true" }, delete: DELETE },
+  { name: "cdf", properties: { "delta.enableChangeDataFeed": "true" } },
+  { name: "ict", properties: { "delta.enableInCommitTimestamps": "true" } },
+  { name: "clustered", clusterBy: ["customer_id"] },
+  {
+    name: "databricks",
+    properties: {
+      "delta.enableDeletionVectors": "true",
+      "delta.enableChangeDataFeed": "true",
+      "delta.enableInCommitTimestamps": "true",
+    },
+    clusterBy: ["customer_id"],
+    delete: DELETE,
+  },
+  {
+    name: "generated",
+    extraColumns: ["`order_day` DATE GENERATED ALWAYS AS (CAST(kafka_timestamp AS DATE))"],
+    refused:
+      /^table '.*' uses generated columns \(order_day\); this writer does not compute them: write it with Spark, or drop the feature/,
+  },
+  {
+    name: "identity",
+    extraColumns: ["`row_id` BIGINT GENERATED ALWAYS AS IDENTITY"],
+    refused:
+      /^table '.*' uses identity columns \(row_id\); this writer does not assign their values: write it with Spark, or drop the feature/,
+  },
+];
+
+/** The Spark run, driven line by line (it waits for our writes between its two phases). */
+function startSpark(manifestFile: string) {
+  const proc = new Deno.Command(sparkPythonPath(), {
+    args: [SCRIPT, manifestFile],
+    env: { SPARK_LOCAL_IP: "127.0.0.1" },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(proc.stderr).text();
+  const reader = proc.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  let sent = false;
+  const send = async (obj: unknown) => {
+    sent = true;
+    const w = proc.stdin.getWriter();
+    await w.write(new TextEncoder().encode(JSON.stringify(obj) + "\n"));
+    await w.close();
+  };
+  return {
+    proc,
+    stderr,
+    async next(): Promise<Row> {
+      for (;;) {
+        const nl = buf.indexOf("\n");
+        if (nl >= 0) {
+          const line = buf.slice(0, nl).trim();
+          buf = buf.slice(nl + 1);
+          if (line.startsWith("{")) return JSON.parse(line);
+          continue;
+        }
+        const { value, done } = await reader.read();
+        if (done) {
+          throw new Error(`spark_features.py ended early:\n${(await stderr).slice(-4000)}`);
+        }
+        buf += value;
+      }
+    },
+    send,
+    /** Ends the run: tells it to stop when it still waits, kills it if it does not end in 60 s. */
+    async close() {
+      if (!sent) await send({ stop: true }).catch(() => {});
+      await reader.cancel().catch(() => {});
+      const timer = setTimeout(() => {
+        try {
+          proc.kill();
+        } catch { /* already ended */ }
+      }, 60_000);
+      await proc.status;
+      clearTimeout(timer);
+    },
+  };
+}
+
+function same(actual: Row[] | undefined, expected: Row[], what: string) {
+  assert.ok(actual, `${what}: no rows`);
+  assert.equal(actual.length, expected.length, `${what}: row count`);
+  assert.deepEqual(sortRows(actual).map(stableJson), sortRows(expected).map(stableJson), what);
+}
+
+/** Every commit of the log: commitInfo first with an in-commit timestamp, strictly increasing. */
+async function inCommitTimestamps(path: string, latest: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let v = 0; v <= latest; v++) {
+    const actions = await readCommit(openStorage(path), v);
+    assert.ok("commitInfo" in actions[0], `${path} v${v}: commitInfo is the first action`);
+    const ict = (actions[0] as { commitInfo: { inCommitTimestamp?: number } }).commitInfo
+      .inCommitTimestamp;
+    assert.equal(typeof ict, "number", `${path} v${v}: inCommitTimestamp`);
+    if (out.length) assert.ok(ict! > out.at(-1)!, `${path} v${v}: ${ict} > ${out.at(-1)}`);
+    out.push(ict!);
+  }
+  return out;
+}
+
+Deno.test({
+  name:
+    "Spark tables with deletion vectors, change data feed, in-commit timestamps and clustering take our appends and OPTIMIZE (one Spark run)",
+  // Local tables only: the ADLS pass of tests/delta/ (tests/run.ts) would run the same Spark again.
+  ignore: (!!unavailable && !inCI) || testBackend() === "adls",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    if (unavailable) assert.fail(`CI is set but Spark cannot run: ${unavailable}`);
+    const started = performance.now();
+    const dir = await Deno.makeTempDir({ prefix: "spark-features-" });
+    const a = await cleanedRows(0, 20);
+    const b = await cleanedRows(20, 30);
+    const c = await cleanedRows(30, 40);
+    const [rowsA, rowsB, rowsC] = [rowsOf(a), rowsOf(b), rowsOf(c)];
+    const srcA = join(dir, "src_a");
+    const srcC = join(dir, "src_c");
+    await (await createTable(srcA, a.schema)).append(a);
+    await (await createTable(srcC, c.schema)).append(c);
+    const path = (name: string) => join(dir, name);
+    const manifest = {
+      a: srcA,
+      c: srcC,
+      tables: SPECS.map((s) => ({ ...s, refused: undefined, path: path(s.name) })),
+    };
+    await Deno.writeTextFile(join(dir, "manifest.json"), JSON.stringify(manifest));
+    const spark = startSpark(join(dir, "manifest.json"));
+    try {
+      const created = await spark.next();
+      assert.equal(created.fatal, undefined, `Spark could not create the tables: ${created.fatal}`);
+      const sparkStart = performance.now();
+
+      // Our writer: appends everywhere; on DV tables a checkpoint, then OPTIMIZE.
+      const expectedAfterUs = new Map<string, Row[]>();
+      const appendVersion = new Map<string, number>();
+      const optimizeVersion = new Map<string, number>();
+      const versions: Record<string, number[]> = {};
+      for (const s of SPECS) {
+        if (s.refused) {
+          const err = await append(path(s.name), b).then(() => undefined, (e) => e);
+          assert.ok(err instanceof UnsupportedFeatureError, `${s.name}: refused`);
+          assert.match(err.message, s.refused);
+          assert.equal(err.message.includes("\n"), false, "one line");
+          continue;
+        }
+        const rowsSpark = s.delete ? rowsA.filter((r) => !deleted(r)) : rowsA;
+        if (s.delete) {
+          assert.ok(created.tables[s.name].filesWithDv >= 1, `${s.name}: Spark's DELETE left a DV`);
+        }
+        const w = await append(path(s.name), b);
+        assert.equal(w.files.every((f) => f.deletionVector === undefined), true);
+        appendVersion.set(s.name, w.version);
+        expectedAfterUs.set(s.name, [...rowsSpark, ...rowsB]);
+        if (s.delete) {
+          const st = openStorage(path(s.name));
+          const snap = await loadSnapshot(st);
+          // Files a clustering implementation wrote are left to it (even with a DV).
+          const withDv = snap.files.filter((f) => f.deletionVector && !f.clusteringProvider);
+          const clusteredDv = snap.files.filter((f) => f.deletionVector && f.clusteringProvider);
+          if (!s.clusterBy) assert.ok(withDv.length >= 1, `${s.name}: a file with a DV`);
+          await writeCheckpoint(st, checkpointStateOf(snap));
+          versions[s.name] = [w.version];
+          const o = await optimize(path(s.name));
+          if (withDv.length) assert.ok(o.version !== undefined, `${s.name}: OPTIMIZE committed`);
+          if (o.version !== undefined) optimizeVersion.set(s.name, o.version);
+          console.log(
+            `spark_features_test: ${s.name}: OPTIMIZE rewrote ${o.numFilesRemoved} files, ` +
+              `${withDv.length} with a DV (${clusteredDv.length} clustered ones with a DV left to Spark)`,
+          );
+          const removes = o.version === undefined ? [] : (await readCommit(st, o.version))
+            .filter((x) => "remove" in x).map((x) => (x as { remove: RemoveAction }).remove);
+          for (const f of withDv) {
+            const r = removes.find((x) => x.path === f.path);
+            assert.ok(r, `${s.name}: OPTIMIZE removes ${f.path}`);
+            assert.deepEqual(r.deletionVector, f.deletionVector, "remove keeps the DV");
+          }
+          const after = await loadSnapshot(st);
+          assert.equal(after.files.filter((f) => f.deletionVector).length, clusteredDv.length);
+          same(rowsOf(await read(path(s.name))), expectedAfterUs.get(s.name)!, `${s.name} ours`);
+        }
+      }
+      const changes = SPECS.filter((s) => s.properties?.["delta.enableChangeDataFeed"]).map((s) =>
+        s.name
+      );
+      await spark.send({ versions, changes });
+      const done = await spark.next();
+      const sparkSeconds = (performance.now() - sparkStart) / 1000;
+
+      for (const s of SPECS) {
+        if (s.refused) continue;
+        const got = done.tables[s.name];
+        assert.equal(got?.error, undefined, `${s.name}: Spark failed: ${got?.error}`);
+        const expected = expectedAfterUs.get(s.name)!;
+        same(got.rows, expected, `${s.name}: Spark reads our append`);
+        for (const v of versions[s.name] ?? []) {
+          same(got.versions[String(v)], expected, `${s.name}: Spark at v${v} (our checkpoint)`);
+        }
+        if (changes.includes(s.name)) {
+          const ours = String(appendVersion.get(s.name));
+          const mine = (got.changes as Row[]).filter((r) => r._commit_version === ours);
+          assert.deepEqual([...new Set(mine.map((r) => r._change_type))], ["insert"]);
+          same(
+            mine.map(({ _change_type: _t, _commit_version: _v, ...rest }) => rest),
+            rowsB,
+            `${s.name}: table_changes of our append`,
+          );
+          const opt = optimizeVersion.get(s.name);
+          if (opt !== undefined) {
+            assert.equal(
+              (got.changes as Row[]).filter((r) => r._commit_version === String(opt)).length,
+              0,
+              `${s.name}: our OPTIMIZE (dataChange=false) is no change`,
+            );
+          }
+        }
+        if (s.properties?.["delta.enableInCommitTimestamps"]) {
+          const icts = await inCommitTimestamps(path(s.name), got.factsAfter.version);
+          const v = appendVersion.get(s.name)!;
+          const h = (got.history as Row[]).find((e) => e.version === v);
+          assert.equal(h?.timestamp, icts[v], `${s.name}: Spark's history shows our ICT`);
+        }
+        const final = [...expected, ...rowsC];
+        same(got.rowsAfter, final, `${s.name}: Spark reads its write after ours`);
+        same(rowsOf(await read(path(s.name))), final, `${s.name}: our reader, final`);
+        if (await deltalakeAvailable()) {
+          same(await deltaRsRows(path(s.name)) as Row[], final, `${s.name}: delta-rs, final`);
+        }
+      }
+      for (const [name, t] of Object.entries(created.tables as Record<string, Row>)) {
+        const p = JSON.parse(t.protocol).protocol ?? JSON.parse(t.protocol);
+        console.log(
+          `spark_features_test: ${name}: (${p.minReaderVersion},${p.minWriterVersion}) ` +
+            `${[...(p.writerFeatures ?? [])].join(",")}; files with a DV: ${t.filesWithDv}`,
+        );
+      }
+      console.log(
+        `spark_features_test: Spark up in ${created.startupSeconds} s, created in ${created.seconds} s, ` +
+          `checks + writes ${done.seconds} s (${sparkSeconds.toFixed(1)} s seen here); ` +
+          `total ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      );
+    } finally {
+      await spark.close();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
