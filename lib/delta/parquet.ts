@@ -19,10 +19,12 @@
 import * as arrow from "apache-arrow";
 import {
   Compression,
+  EnabledStatistics,
   readParquet,
   readSchema,
   Table as WasmTable,
   transformParquetStream,
+  wasmMemory,
   writeParquet,
   WriterPropertiesBuilder,
 } from "parquet-wasm";
@@ -48,6 +50,13 @@ export interface EncodeOptions {
    * for every column.
    */
   dictionary?: "auto" | boolean;
+  /**
+   * Parquet column statistics: `"page"` (default, arrow-rs's: per column chunk and in the page
+   * index), `"chunk"` (per column chunk only) or `"none"`. Delta readers skip files by the
+   * log's `add.stats`, which the writer computes on its own; `"none"` is for short-lived files
+   * that compaction rewrites with statistics (it saves about a fifth of the encoding CPU).
+   */
+  statistics?: "page" | "chunk" | "none";
 }
 
 /** Rows sampled per column to judge its cardinality, and the distinct share that is "unique". */
@@ -92,6 +101,20 @@ export class ParquetError extends DeltaError {
 
 /** The `created_by` string written into every Parquet footer. */
 export const CREATED_BY = "retail-pipeline lib/delta (parquet-wasm 0.7.2, arrow-rs)";
+
+/**
+ * Bytes of this thread's parquet-wasm linear memory: it grows to the largest file encoded or
+ * read so far and never shrinks, so it is reported beside the process's other memory.
+ *
+ * @example
+ * ```ts
+ * import { parquetWasmBytes } from "./parquet.ts";
+ * console.log(parquetWasmBytes() > 0); // true
+ * ```
+ */
+export function parquetWasmBytes(): number {
+  return wasmMemory().buffer.byteLength;
+}
 
 /**
  * Encode an Arrow table as a Parquet file (Snappy by default) and return its bytes.
@@ -340,6 +363,10 @@ function writerProperties(table: arrow.Table, opts: EncodeOptions) {
     rows = Math.max(1024, Math.min(rows ?? 1024 * 1024, Math.floor(opts.rowGroupBytes / perRow)));
   }
   if (rows !== undefined) builder = builder.setMaxRowGroupSize(rows);
+  if (opts.statistics === "chunk") builder = builder.setStatisticsEnabled(EnabledStatistics.Chunk);
+  else if (opts.statistics === "none") {
+    builder = builder.setStatisticsEnabled(EnabledStatistics.None);
+  }
   const dictionary = opts.dictionary ?? "auto";
   if (dictionary === false) builder = builder.setDictionaryEnabled(false);
   else if (dictionary === "auto") {

@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { parquetWasmBytes } from "../delta/parquet.ts";
 import type { GroupSourceStatus } from "../kafka/group_source.ts";
 import type { SourceSlice, StreamSource } from "../kafka/stream_source.ts";
 import { type HealthFacts, type HealthStatus, healthStatus } from "./health.ts";
@@ -451,7 +452,8 @@ export class StreamMetrics {
     this.#windows = r.gauge(`${p}windows`, "Windows held in state.");
     this.#memory = r.gauge(
       `${p}memory_bytes`,
-      "Process memory at the last batch: rss, heap_used, heap_total and external (wasm, buffers).",
+      "Process memory at the last batch: rss, heap_used, heap_total, external (wasm, buffers), " +
+        "and wasm (the stream thread's Parquet module).",
     );
     // Series known from the start, so rates and alerts see them at 0.
     this.#records.inc({ ...this.#q, topic: o.topic }, 0);
@@ -539,12 +541,14 @@ export class StreamMetrics {
     const now = this.#now();
     this.#lastCommitAt = now;
     const m = Deno.memoryUsage();
-    for (
-      const [kind, v] of [["rss", m.rss], ["heap_used", m.heapUsed], ["heap_total", m.heapTotal], [
-        "external",
-        m.external,
-      ]] as const
-    ) this.#memory.set({ ...q, kind }, v);
+    const memory = {
+      rss: m.rss,
+      heap_used: m.heapUsed,
+      heap_total: m.heapTotal,
+      external: m.external,
+      wasm: parquetWasmBytes(),
+    };
+    for (const [kind, v] of Object.entries(memory)) this.#memory.set({ ...q, kind }, v);
     this.#batches.inc(q);
     this.#duration.observe(q, seconds(end - time.t0));
     this.#latency.observe(q, seconds(end - time.c0));

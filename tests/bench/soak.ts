@@ -70,6 +70,7 @@ delta-rs. A benchmark: figures never fail it; a failed exactly-once check exits 
   --compact-min-files N    the cleaned stream's --compact-min-files [run s/20, 5..50: 30 for 10m]
   --compact-target-size S  the cleaned stream's --compact-target-size
                            [expected table bytes/6, 1MiB..128MiB: 15MiB at 2000/s for 10m]
+  --compact-background B   the cleaned stream's --compact-background (true: a worker thread)
   --warmup N               intervals left out of the flatness verdict   [30% of them, at least 1]
   --drain-timeout D        wait this long for lag 0, then an --available-now rerun  [5m]
   --dir DIR                where the lakehouse and the process logs go    [a new temp dir]
@@ -315,6 +316,8 @@ interface Interval {
   /** The cleaned stream's V8 heap in use and external memory (wasm, buffers), from /metrics. */
   heapCleaned: number;
   externalCleaned: number;
+  /** The cleaned stream thread's parquet-wasm linear memory. */
+  wasmCleaned: number;
   logFiles: number;
   logBytes: number;
   rss: Record<string, number>;
@@ -754,6 +757,7 @@ async function main(): Promise<number> {
       "checkpoint-interval": { type: "string", default: "10" },
       "compact-min-files": { type: "string" },
       "compact-target-size": { type: "string" },
+      "compact-background": { type: "string" },
       warmup: { type: "string" },
       "drain-timeout": { type: "string", default: "5m" },
       dir: { type: "string" },
@@ -892,6 +896,9 @@ async function main(): Promise<number> {
       String(minFiles),
       "--compact-target-size",
       String(targetSize),
+      ...(values["compact-background"] !== undefined
+        ? ["--compact-background", values["compact-background"]]
+        : []),
     ];
     const producerArgs = [
       ...common,
@@ -971,7 +978,7 @@ async function main(): Promise<number> {
     // 3. One line of figures per interval while the feed runs.
     console.log(
       "  time  orders/s  files (small, peak)  log files  log KB  snap ms  lag cleaned/prod  " +
-        "p50 ms  p99 ms  RSS feed/cleaned/prod MB  cleaned heap/ext MB",
+        "p50 ms  p99 ms  RSS feed/cleaned/prod MB  cleaned heap/ext/wasm MB",
     );
     let lagC = 0, lagP = 0;
     for (let k = 1; k <= intervals && !interrupted; k++) {
@@ -998,9 +1005,10 @@ async function main(): Promise<number> {
           cleanedPort,
           `orders_stream_memory_bytes{query="${cleanedQuery}",kind="${kind}"}`,
         );
-      const [heapCleaned, externalCleaned] = await Promise.all([
+      const [heapCleaned, externalCleaned, wasmCleaned] = await Promise.all([
         memory("heap_used"),
         memory("external"),
+        memory("wasm"),
       ]);
       const rssNow = {
         feed: rss(feed.pid),
@@ -1019,6 +1027,7 @@ async function main(): Promise<number> {
         smallPeak,
         heapCleaned: heapCleaned ?? 0,
         externalCleaned: externalCleaned ?? 0,
+        wasmCleaned: wasmCleaned ?? 0,
         logFiles: log.files,
         logBytes: log.bytes,
         rss: rssNow,
@@ -1046,7 +1055,7 @@ async function main(): Promise<number> {
           `${`${fmtInt(f.lagCleaned)}/${fmtInt(f.lagProducer)}`.padStart(16)}  ` +
           `${f.p50Ms.toFixed(0).padStart(6)}  ${f.p99Ms.toFixed(0).padStart(6)}  ` +
           `${mb(f.rss.feed)}/${mb(f.rss.cleaned)}/${mb(f.rss.producer)}`.padStart(24) +
-          `${mb(f.heapCleaned)}/${mb(f.externalCleaned)}`.padStart(21),
+          `${mb(f.heapCleaned)}/${mb(f.externalCleaned)}/${mb(f.wasmCleaned)}`.padStart(24),
       );
     }
     if (interrupted) throw new Error("interrupted");
@@ -1182,6 +1191,7 @@ async function main(): Promise<number> {
     "RSS producer MB": later.map((f) => f.rss.producer / 1e6),
     "heap cleaned MB": later.map((f) => f.heapCleaned / 1e6),
     "external cleaned MB": later.map((f) => f.externalCleaned / 1e6),
+    "wasm cleaned MB": later.map((f) => f.wasmCleaned / 1e6),
     "snapshot load ms": later.map((f) => f.snapshotMs),
     "lag cleaned": later.map((f) => f.lagCleaned),
     "lag producer stream": later.map((f) => f.lagProducer),

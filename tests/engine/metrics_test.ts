@@ -239,7 +239,9 @@ Deno.test("stream metrics: lag and offsets per partition, records, rows, dead le
   assert.equal(q('windows{query="q"}'), 4);
   // Process memory at the batch: positive, and the resident set holds the V8 heap in use.
   const mem = (kind: string) => q(`memory_bytes{query="q",kind="${kind}"}`)!;
-  for (const kind of ["rss", "heap_used", "heap_total", "external"]) assert.ok(mem(kind) > 0, kind);
+  for (const kind of ["rss", "heap_used", "heap_total", "external", "wasm"]) {
+    assert.ok(mem(kind) > 0, kind);
+  }
   assert.ok(mem("heap_used") <= mem("heap_total") && mem("heap_total") < mem("rss"));
   assert.equal(q('batches_total{query="q"}'), 1);
   assert.equal(q('batch_duration_seconds_count{query="q"}'), 1);
