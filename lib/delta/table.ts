@@ -94,6 +94,11 @@ export interface WriteOptions {
   compression?: "snappy" | "zstd";
   /** Rows per Parquet row group (parquet.ts default when unset). */
   rowGroupSize?: number;
+  /**
+   * Parquet column statistics of the new files (parquet.ts `statistics`; default `"page"`).
+   * The log's `add.stats` are written either way.
+   */
+  parquetStatistics?: "page" | "chunk" | "none";
   /** commitInfo.operation (default `WRITE`; streams use `STREAMING UPDATE`). */
   operation?: string;
   /** Extra commitInfo.operationParameters (values become strings). */
@@ -327,7 +332,11 @@ async function writeFiles(
     const rowsPerFile = Math.max(1, Math.floor(target / bytesPerRow));
     for (let start = 0; start < t.numRows; start += rowsPerFile) {
       const chunk = t.slice(start, Math.min(t.numRows, start + rowsPerFile));
-      const bytes = encodeParquet(chunk, { compression: codec, rowGroupSize: opts.rowGroupSize });
+      const bytes = encodeParquet(chunk, {
+        compression: codec,
+        rowGroupSize: opts.rowGroupSize,
+        statistics: opts.parquetStatistics,
+      });
       const name = `part-00000-${crypto.randomUUID()}-c000.${codec}.parquet`;
       const rel = group.directory ? `${group.directory}/${name}` : name;
       await storage.put(rel, bytes);

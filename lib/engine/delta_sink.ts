@@ -195,6 +195,7 @@ export function deltaSink(tables: TableSink, o: DeltaSinkOptions): Sink<DeltaBat
         topic: o.topic,
         batchId: batch.id,
         seq: batch.seq,
+        autoCompact: o.maintenance === false ? false : o.maintenance?.autoCompact,
         partitions: slice.partitions.map((x) => {
           const t = offsets.get(x.partition)!;
           const entry = {

@@ -11,6 +11,7 @@
  */
 import type { Table } from "apache-arrow";
 import { ConcurrentModificationError, TxnConflictError } from "../delta/errors.ts";
+import { maintenanceSettings } from "../delta/maintenance.ts";
 import { append, commitTxns, type SnapshotCache } from "../delta/table.ts";
 import type { RawChunk } from "../kafka/raw.ts";
 import { type Fault, faultFromEnv, faultStorage, maybeFault } from "./fault.ts";
@@ -54,6 +55,23 @@ export interface BatchPlan {
   seq: number;
   /** One entry per partition in the batch. */
   partitions: PartitionPlan[];
+  /**
+   * Whether auto-compaction runs after batches: false when the stream's maintenance is off,
+   * else the `--auto-compact` flag when given (undefined: each table's property decides).
+   * Files that compaction will rewrite are written without Parquet statistics.
+   */
+  autoCompact?: boolean;
+}
+
+/**
+ * Parquet statistics for a stream's new files in a table: none while auto-compaction will
+ * rewrite them (it writes full statistics), else the default (page) statistics.
+ */
+function statisticsFor(plan: BatchPlan, cache: SnapshotCache): "none" | undefined {
+  const configuration = cache.snapshot?.configuration;
+  if (plan.autoCompact === false || configuration === undefined) return undefined;
+  const on = maintenanceSettings(configuration, { autoCompact: plan.autoCompact }).autoCompact;
+  return on ? "none" : undefined;
 }
 
 /** Outcome of {@link writeBatch}. */
@@ -116,11 +134,15 @@ export async function writeBatch(
       if (Object.keys(txns).length === 0) continue;
       const storage = faultStorage(targets[t].table.storage, fault, () => plan.seq);
       const data = out.tables[t];
+      const cache = snapshotCache(targets[t]);
+      // The first batch loads the table here (append would): its properties decide statistics.
+      if (plan.autoCompact !== false) cache.snapshot ??= await targets[t].table.snapshot();
       const opts = {
         txns,
         expectedTxns: expected,
         operation: "STREAMING UPDATE",
-        snapshotCache: snapshotCache(targets[t]),
+        snapshotCache: cache,
+        parquetStatistics: statisticsFor(plan, cache),
         operationParameters: {
           outputMode: "Append",
           queryId: plan.query,

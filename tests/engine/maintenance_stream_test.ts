@@ -81,6 +81,25 @@ async function deltaRs(table: string, version: number): Promise<
   return v;
 }
 
+/** For each Parquet file, whether every column chunk carries statistics (pyarrow). */
+async function parquetStatistics(files: string[]): Promise<boolean[]> {
+  const script = [
+    "import json, sys, pyarrow.parquet as pq",
+    "def has(p):",
+    "    m = pq.ParquetFile(p).metadata",
+    "    cs = [m.row_group(g).column(c) for g in range(m.num_row_groups) for c in range(m.num_columns)]",
+    "    return all(c.is_stats_set for c in cs)",
+    "print(json.dumps([has(p) for p in sys.argv[1:]]))",
+  ].join("\n");
+  const out = await new Deno.Command(pythonPath(), {
+    args: ["-c", script, ...files],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr).slice(-2000));
+  return JSON.parse(new TextDecoder().decode(out.stdout));
+}
+
 interface SparkRead {
   rows?: Record<string, unknown>[];
   errors?: Record<string, string>;
@@ -203,17 +222,35 @@ Deno.test({
           const m = a2.maintenance as Record<string, number>;
           const latest = await loadSnapshot(openStorage(background));
           let optimizeCommits = 0, compactedAway = 0;
+          const streamFiles: string[] = [], compactedFiles: string[] = [];
           for (let v = 0; v <= latest.version; v++) {
             const text = await Deno.readTextFile(
               join(background, "_delta_log", `${String(v).padStart(20, "0")}.json`),
             );
-            if (!text.includes('"operation":"OPTIMIZE"')) continue;
+            const adds = text.split("\n").filter((l) => l.startsWith('{"add"'))
+              .map((l) => join(background, decodeURIComponent(JSON.parse(l).add.path)));
+            if (!text.includes('"operation":"OPTIMIZE"')) {
+              streamFiles.push(...adds);
+              continue;
+            }
+            compactedFiles.push(...adds);
             optimizeCommits++;
             compactedAway += text.split("\n").filter((l) => l.startsWith('{"remove"')).length;
           }
           assert.ok(m.compactions >= 1, `compactions: ${JSON.stringify(m)}`);
           assert.equal(optimizeCommits, m.compactions, "one OPTIMIZE commit per compaction");
           assert.equal(compactedAway, m.filesCompacted, "files compacted, as reported");
+          // A stream's small files, which compaction rewrites, carry no Parquet statistics (the
+          // log's add.stats have them); the compacted files do.
+          if (haveDeltaRs) {
+            assert.ok(streamFiles.length >= MIN_FILES && compactedFiles.length >= 1);
+            const kept = streamFiles.filter((f) => latest.files.some((a) => f.endsWith(a.path)));
+            const small = await parquetStatistics(streamFiles.slice(0, 5));
+            assert.deepEqual(small, small.map(() => false), "the stream's files: no statistics");
+            const big = await parquetStatistics(compactedFiles);
+            assert.deepEqual(big, compactedFiles.map(() => true), "compacted files have them");
+            assert.ok(kept.length <= MIN_FILES);
+          }
           // An available-now run that ends compacts once more when due: the table it leaves
           // holds fewer small files than the threshold (plus what compactions wrote).
           assert.ok(
