@@ -46,6 +46,7 @@ const { sink, options } = await deltaStreamSetup(
   () => cleanedSink(config.table!, deadLetters),
   config.topic,
   "orders_cleaned",
+  config.kafka.bootstrapServers,
 );
 log("tables", `${config.table}, dead letters ${deadLetters} (query ${options.queryName})`);
 

@@ -41,6 +41,7 @@ const { sink, options } = await deltaStreamSetup(
   () => rawSink(config.table!),
   config.topic,
   "orders_raw",
+  config.kafka.bootstrapServers,
 );
 log("table", `${config.table} (query ${options.queryName})`);
 

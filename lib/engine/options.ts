@@ -53,10 +53,18 @@ export interface StreamDefaults {
   triggerIntervalMs?: number;
   /** Whether the batch work runs in a Web Worker unless `--worker`/`--no-worker` says. */
   worker?: boolean;
+  /**
+   * The resolved bootstrap servers (flag, environment or .env: `settings.bootstrapServers`):
+   * with 2 cores, a remote broker leaves a core to spare for the worker ({@link spareCore}).
+   */
+  servers?: readonly string[];
 }
 
 /** Defaults per sink kind. */
-const SINK_DEFAULTS: Record<SinkKind, Required<Omit<StreamDefaults, "queryName" | "sink">>> = {
+const SINK_DEFAULTS: Record<
+  SinkKind,
+  Required<Omit<StreamDefaults, "queryName" | "sink" | "servers">>
+> = {
   // Delta: Spark's 1 s processing-time trigger; the sink worker costs a second isolate.
   delta: {
     maxOffsetsPerTrigger: DEFAULT_MAX_OFFSETS_PER_TRIGGER,
@@ -91,13 +99,6 @@ export function spareCore(
 function isLocalHost(host: string): boolean {
   const h = host.toLowerCase();
   return h === "localhost" || h === "::1" || h.startsWith("127.");
-}
-
-/** The bootstrap servers a stream's flags or environment name (for {@link spareCore}). */
-function serversOf(flags: Record<string, unknown>): string[] {
-  const v = flags["bootstrap-servers"] ?? Deno.env.get("KAFKA_BOOTSTRAP_SERVERS") ??
-    "localhost:9092";
-  return String(v).split(",").map((x) => x.trim()).filter((x) => x.length > 0);
 }
 
 /** Everything the engine needs besides Kafka settings, the topic and the sink. */
@@ -332,7 +333,7 @@ export function parseStreamOptions(
     ? true
     : flags["no-worker"] || flags["parse-inline"]
     ? false
-    : (d.worker || (given.worker === undefined && spareCore(serversOf(flags)))) && !inJupyter();
+    : (d.worker || (given.worker === undefined && spareCore(given.servers ?? []))) && !inJupyter();
   return {
     queryName,
     startingOffsets,

@@ -143,7 +143,8 @@ export async function defaultQueryName(
 /**
  * A Delta stream's options and table sink from its flags: the flags are checked first, then
  * the sink is opened (its tables created when missing), then the query is named: `--query-name`
- * when given, else the default name of its tables ({@link defaultQueryName}).
+ * when given, else the default name of its tables ({@link defaultQueryName}). `servers` (the
+ * resolved bootstrap servers) decide the worker default on a 2-core machine.
  *
  * @example
  * ```ts
@@ -161,8 +162,9 @@ export async function deltaStreamSetup<S extends TableSink>(
   openSink: () => Promise<S>,
   topic: string,
   name: string,
+  servers?: readonly string[],
 ): Promise<{ options: StreamOptions; sink: S }> {
-  const checked = parseStreamOptions(flags, name);
+  const checked = parseStreamOptions(flags, { queryName: name, servers });
   const sink = await openSink();
   if (flags["query-name"] !== undefined) return { options: checked, sink };
   return { options: { ...checked, queryName: await defaultQueryName(sink, topic, name) }, sink };

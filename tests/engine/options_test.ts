@@ -78,12 +78,15 @@ Deno.test("worker offload is chosen from the machine: a spare core (3+ cores, or
   assert.equal(spareCore(["pkc-xyz.westeurope.azure.confluent.cloud:9092"], 1), false);
   // The flags decide when given; otherwise the Delta streams follow the machine.
   const cores = navigator.hardwareConcurrency;
-  const local = parseStreamOptions({ "bootstrap-servers": "127.0.0.1:9092" }, "q");
+  // The servers are the resolved ones (settings.bootstrapServers: flag, environment or .env).
+  const local = parseStreamOptions({}, { queryName: "q", servers: ["127.0.0.1:9092"] });
   assert.equal(local.worker, cores >= 3);
   assert.equal(
-    parseStreamOptions({ "bootstrap-servers": "b.example.com:9092" }, "q").worker,
+    parseStreamOptions({}, { queryName: "q", servers: ["b.example.com:9092"] }).worker,
     cores >= 2,
   );
+  // Without servers, only the cores decide.
+  assert.equal(parseStreamOptions({}, "q").worker, cores >= 3);
   assert.equal(
     parseStreamOptions({ worker: true, "bootstrap-servers": "127.0.0.1:9092" }, "q").worker,
     true,
