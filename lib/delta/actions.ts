@@ -121,6 +121,22 @@ export interface CommitInfo {
   inCommitTimestamp?: number;
 }
 
+/** `checkpointMetadata`: the first action of a V2 spec checkpoint (never in commits). */
+export interface CheckpointMetadata {
+  /** The checkpoint's table version. */
+  version: Long;
+  tags?: Record<string, string> | null;
+}
+
+/** `sidecar`: a Parquet file in `_delta_log/_sidecars/` holding a V2 checkpoint's file actions. */
+export interface SidecarAction {
+  /** The file name (URI-encoded; the protocol recommends no directories). */
+  path: string;
+  sizeInBytes: Long;
+  modificationTime: Long;
+  tags?: Record<string, string> | null;
+}
+
 /** One log action: an object with exactly one key naming its kind. Unknown kinds are kept as read. */
 export type Action =
   | { protocol: Protocol }
@@ -130,6 +146,8 @@ export type Action =
   | { txn: Txn }
   | { commitInfo: CommitInfo }
   | { domainMetadata: DomainMetadata }
+  | { checkpointMetadata: CheckpointMetadata }
+  | { sidecar: SidecarAction }
   | { [other: string]: Record<string, unknown> };
 
 /** Engine name written in commitInfo.engineInfo. */

@@ -12,6 +12,9 @@
  *   than the previous commit's (commit.ts).
  * - `domainMetadata`, `clustering`: domains are replayed and kept in checkpoints; our files are
  *   unclustered (no `clusteringProvider`), and compaction leaves clustered files alone.
+ * - `v2Checkpoint`: with `delta.checkpointPolicy=v2` our checkpoints are UUID-named V2 ones
+ *   (checkpoint.ts); log cleanup deletes sidecars no retained checkpoint references
+ *   (maintenance.ts). A table created with that property gets the feature.
  *
  * @module
  */
@@ -30,7 +33,23 @@ export const SUPPORTED_WRITER_FEATURES: ReadonlySet<string> = new Set([
   "inCommitTimestamp",
   "domainMetadata",
   "clustering",
+  "v2Checkpoint",
 ]);
+
+/**
+ * Reader-writer features a new table needs for its properties: `v2Checkpoint` for
+ * `delta.checkpointPolicy=v2` (as Spark adds it).
+ *
+ * @example
+ * ```ts
+ * import { propertyFeatures } from "./features.ts";
+ * propertyFeatures({ "delta.checkpointPolicy": "v2" }); // ["v2Checkpoint"]
+ * propertyFeatures({}); // []
+ * ```
+ */
+export function propertyFeatures(configuration: Record<string, string>): string[] {
+  return configuration["delta.checkpointPolicy"]?.toLowerCase() === "v2" ? ["v2Checkpoint"] : [];
+}
 
 /**
  * Whether commits to a table must carry `commitInfo.inCommitTimestamp`: the property

@@ -1,6 +1,8 @@
 /**
- * The `_delta_log` directory: file names, listing versions and checkpoints, reading commits and
- * `_last_checkpoint`, with errors that name the damaged file.
+ * The `_delta_log` directory: file names, listing versions and checkpoints (classic
+ * `<v>.checkpoint.parquet` and, on tables with the `v2Checkpoint` feature, UUID-named
+ * `<v>.checkpoint.<uuid>.{json,parquet}` with their sidecars in `_delta_log/_sidecars/`), reading
+ * commits and `_last_checkpoint`, with errors that name the damaged file.
  *
  * @module
  */
@@ -37,13 +39,61 @@ export function checkpointPath(version: number): string {
   return `${LOG_DIR}/${padVersion(version)}.checkpoint.parquet`;
 }
 
+/** The directory of V2 checkpoint sidecar files. */
+export const SIDECAR_DIR = `${LOG_DIR}/_sidecars`;
+
+/**
+ * Path of a UUID-named (V2) checkpoint of `version`, e.g.
+ * `_delta_log/00000000000000000010.checkpoint.80a083e8-7026-4e79-81be-64bd76c43a11.parquet`.
+ *
+ * @example
+ * ```ts
+ * import { uuidCheckpointPath } from "./log.ts";
+ * uuidCheckpointPath(10, "80a083e8-7026-4e79-81be-64bd76c43a11", "json");
+ * // "_delta_log/00000000000000000010.checkpoint.80a083e8-7026-4e79-81be-64bd76c43a11.json"
+ * ```
+ */
+export function uuidCheckpointPath(
+  version: number,
+  uuid: string,
+  format: "json" | "parquet",
+): string {
+  return `${LOG_DIR}/${padVersion(version)}.checkpoint.${uuid}.${format}`;
+}
+
+/**
+ * Path of the sidecar a checkpoint's `sidecar` action names: sidecars always live in
+ * `_delta_log/_sidecars/`, so only the (URI-decoded) file name of `path` counts, whether the
+ * action holds a bare name (as the protocol recommends) or a longer path or URI.
+ *
+ * @example
+ * ```ts
+ * import { sidecarPath } from "./log.ts";
+ * sidecarPath("016ae953-37a9-438e-8683-9a9a4a79a395.parquet");
+ * // "_delta_log/_sidecars/016ae953-37a9-438e-8683-9a9a4a79a395.parquet"
+ * ```
+ */
+export function sidecarPath(path: string): string {
+  const name = path.split("/").filter((s) => s !== "").at(-1) ?? path;
+  let decoded = name;
+  try {
+    decoded = decodeURIComponent(name);
+  } catch { /* not percent-encoded */ }
+  return `${SIDECAR_DIR}/${decoded}`;
+}
+
 /** A log file found by {@link listLog}. */
 export interface LogFile {
   version: number;
   file: FileInfo;
+  /** Checkpoints only: UUID-named (V2 spec) or classic `<v>.checkpoint.parquet`. */
+  checkpoint?: "classic" | "uuid";
 }
 
-/** What `_delta_log` holds: commits and classic checkpoints, each ascending by version. */
+/**
+ * What `_delta_log` holds: commits and single-file checkpoints (classic and UUID-named), each
+ * ascending by version; at one version a classic checkpoint comes before UUID-named ones.
+ */
 export interface LogListing {
   commits: LogFile[];
   checkpoints: LogFile[];
@@ -51,25 +101,80 @@ export interface LogListing {
 
 const COMMIT_RE = /^(\d{20})\.json$/;
 const CHECKPOINT_RE = /^(\d{20})\.checkpoint\.parquet$/;
+const UUID_CHECKPOINT_RE =
+  /^(\d{20})\.checkpoint\.[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\.(?:json|parquet)$/;
 
-/** List `_delta_log`: JSON commits and classic checkpoints (temp, .crc, multi-part and others ignored). */
+/**
+ * What a `_delta_log` file name is, for the checkpoints a reader can use: a classic single-file
+ * checkpoint or a UUID-named V2 checkpoint (multi-part checkpoints and other files: undefined).
+ *
+ * @example
+ * ```ts
+ * import { checkpointKind } from "./log.ts";
+ * checkpointKind("00000000000000000002.checkpoint.parquet"); // { version: 2, kind: "classic" }
+ * checkpointKind("00000000000000000002.checkpoint.3a0d65cd-4056-49b8-937b-95f9e3ee90e5.json");
+ * // { version: 2, kind: "uuid" }
+ * ```
+ */
+export function checkpointKind(
+  name: string,
+): { version: number; kind: "classic" | "uuid" } | undefined {
+  let m = CHECKPOINT_RE.exec(name);
+  if (m) return { version: Number(m[1]), kind: "classic" };
+  m = UUID_CHECKPOINT_RE.exec(name);
+  if (m) return { version: Number(m[1]), kind: "uuid" };
+  return undefined;
+}
+
+/**
+ * List `_delta_log`: JSON commits and single-file checkpoints, classic and UUID-named (temp,
+ * .crc, multi-part, sidecars and others ignored).
+ */
 export async function listLog(storage: Storage): Promise<LogListing> {
   const files = await storage.list(`${LOG_DIR}/`);
   const commits: LogFile[] = [];
   const checkpoints: LogFile[] = [];
   for (const f of files) {
     const name = f.path.slice(LOG_DIR.length + 1);
-    let m = COMMIT_RE.exec(name);
+    const m = COMMIT_RE.exec(name);
     if (m) {
       commits.push({ version: Number(m[1]), file: f });
       continue;
     }
-    m = CHECKPOINT_RE.exec(name);
-    if (m) checkpoints.push({ version: Number(m[1]), file: f });
+    const cp = checkpointKind(name);
+    if (cp) checkpoints.push({ version: cp.version, file: f, checkpoint: cp.kind });
   }
   commits.sort((a, b) => a.version - b.version);
-  checkpoints.sort((a, b) => a.version - b.version);
+  const rank = (c: LogFile) => (c.checkpoint === "classic" ? 0 : 1);
+  checkpoints.sort((a, b) =>
+    a.version - b.version || rank(a) - rank(b) || (a.file.path < b.file.path ? -1 : 1)
+  );
   return { commits, checkpoints };
+}
+
+/**
+ * The single-file checkpoints (classic and UUID-named) of one version, found by listing only the
+ * names that start with it.
+ *
+ * @example
+ * ```ts
+ * import * as arrow from "apache-arrow";
+ * import { listCheckpointsAt } from "./log.ts";
+ * import { createTable } from "./table.ts";
+ * const dir = await Deno.makeTempDir();
+ * const t = await createTable(dir, new arrow.Schema([new arrow.Field("id", new arrow.Int64())]));
+ * (await listCheckpointsAt(t.storage, 0)).length; // 0: no checkpoint yet
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function listCheckpointsAt(storage: Storage, version: number): Promise<LogFile[]> {
+  const files = await storage.list(`${LOG_DIR}/${padVersion(version)}.checkpoint.`);
+  const out: LogFile[] = [];
+  for (const f of files) {
+    const cp = checkpointKind(f.path.slice(LOG_DIR.length + 1));
+    if (cp && cp.version === version) out.push({ version, file: f, checkpoint: cp.kind });
+  }
+  return out;
 }
 
 /** Read and parse the commit of `version`; a missing or damaged file is a CorruptLogError naming it. */
@@ -132,7 +237,12 @@ export function parseCommitBytes(path: string, bytes: Uint8Array): Action[] {
   }
 }
 
-/** Contents of `_delta_log/_last_checkpoint`. */
+/**
+ * Contents of `_delta_log/_last_checkpoint`. Other engines may add `checkpointSchema`, `tags`,
+ * `checksum` and, for V2 checkpoints, `v2Checkpoint` (the checkpoint's file name and, below a
+ * threshold, its non-file actions and sidecars); readers here use only `version` and find the
+ * checkpoint file itself by listing.
+ */
 export interface LastCheckpoint {
   version: number;
   size: Long;

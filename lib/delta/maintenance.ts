@@ -29,16 +29,26 @@
  * **Log cleanup** (Delta's `delta.enableExpiredLogCleanup`, `delta.logRetentionDuration`): a log
  * file's age is its modification time, as Spark and delta-rs judge it (not commitInfo). The
  * cutoff is `now - retention` (Spark also truncates it to midnight UTC; we do not, so cleanup
- * happens after each checkpoint instead of once a day). The newest classic checkpoint whose own
- * commit (and every commit before it) is older than the cutoff is kept, with its commit and
- * everything after it; every log file of an older version (commits, checkpoints of any form,
- * `.crc`, compacted commits, and our temp files) is deleted, oldest first, so that a crash at
- * any point leaves a readable suffix. Every version from that checkpoint on stays readable, and
- * time travel to it works in us, delta-rs and Spark; older versions are gone (they were all older
- * than the retention). With no such checkpoint, nothing is deleted.
+ * happens after each checkpoint instead of once a day). The newest single-file checkpoint
+ * (classic, or UUID-named V2) whose own commit (and every commit before it) is older than the
+ * cutoff is kept, with its commit and everything after it; every log file of an older version
+ * (commits, checkpoints of any form, `.crc`, compacted commits, and our temp files) is deleted,
+ * oldest first, so that a crash at any point leaves a readable suffix. Every version from that
+ * checkpoint on stays readable, and time travel to it works in us, delta-rs and Spark; older
+ * versions are gone (they were all older than the retention). With no such checkpoint, nothing is
+ * deleted.
+ *
+ * **Sidecars** (tables with `v2Checkpoint`): once the expired files are all gone, the
+ * checkpoints still in `_delta_log` are read for the sidecars they reference; a file of
+ * `_delta_log/_sidecars/` that none references and that is older than both the cutoff and one
+ * day (a checkpoint being written has young sidecars) is deleted ({@link cleanupSidecars}). So a
+ * sidecar goes only after every checkpoint that used it, and a checkpoint that cannot be read
+ * stops the sweep (nothing is deleted).
  *
  * The first cleanup of a process lists `_delta_log` once; later ones know which checkpoints
- * exist and look only at the modification times of a few commits (no listing per batch).
+ * exist and look only at the modification times of a few commits (no listing per batch). On
+ * tables with `v2Checkpoint` every cleanup lists `_delta_log` (it runs after a checkpoint only),
+ * since checkpoint names there are not known from their versions.
  *
  * Table properties honoured (the stream flags override them, see lib/engine/options.ts):
  *
@@ -61,10 +71,20 @@ import type { AddAction } from "./actions.ts";
 import {
   checkpointStateOf,
   DEFAULT_CHECKPOINT_INTERVAL,
+  isSidecarFile,
   parseInterval,
+  referencedSidecars,
   writeCheckpoint,
 } from "./checkpoint.ts";
-import { checkpointPath, commitPath, LOG_DIR, readLastCheckpoint } from "./log.ts";
+import {
+  checkpointKind,
+  checkpointPath,
+  commitPath,
+  listCheckpointsAt,
+  LOG_DIR,
+  readLastCheckpoint,
+} from "./log.ts";
+import { CorruptLogError } from "./errors.ts";
 import { compactBins, DEFAULT_TARGET_SIZE, type OptimizeResult, planBins } from "./optimize.ts";
 import { advanceSnapshot, checkWritable, loadSnapshot, type Snapshot } from "./snapshot.ts";
 
@@ -263,6 +283,8 @@ export interface LogFileName {
   kind: "commit" | "checkpoint" | "crc" | "compacted" | "temp";
   /** A classic single-file checkpoint (`<v>.checkpoint.parquet`). */
   classicCheckpoint?: boolean;
+  /** A UUID-named V2 checkpoint (`<v>.checkpoint.<uuid>.{json,parquet}`); set only when true. */
+  uuidCheckpoint?: boolean;
 }
 
 /**
@@ -280,6 +302,7 @@ export function parseLogFileName(name: string): LogFileName | undefined {
       endVersion: Number(m[1]),
       kind: "checkpoint",
       classicCheckpoint: m[2] === undefined && m[3] === "parquet",
+      ...(checkpointKind(name)?.kind === "uuid" ? { uuidCheckpoint: true } : {}),
     };
   }
   m = /^(\d{20})\.crc$/.exec(name);
@@ -299,7 +322,7 @@ export interface LogCleanupPlan {
   keepFrom: number | undefined;
   /** Files to delete (paths as listed), oldest version first. */
   files: FileInfo[];
-  /** Classic checkpoints at or after `keepFrom`, ascending. */
+  /** Versions of single-file checkpoints (classic or UUID-named) at or after `keepFrom`, ascending. */
   checkpoints: number[];
   /** Lowest version any listed log file belongs to (undefined: none). */
   earliest: number | undefined;
@@ -315,7 +338,7 @@ const KIND_ORDER: Record<LogFileName["kind"], number> = {
 
 /**
  * Which log files may go, from a listing of `_delta_log` (the module doc has the rule): the
- * newest classic checkpoint `C` whose commit and every earlier commit are older than
+ * newest single-file checkpoint `C` (classic or UUID-named) whose commit and every earlier commit are older than
  * `now - retentionMs` is kept with everything after it; every file of a version below `C` goes
  * (temp files only once they are themselves expired).
  *
@@ -360,7 +383,7 @@ export function planLogCleanup(
     newest = Math.max(newest, c.file.lastModified);
     commitTime.set(c.name.version, newest);
   }
-  const classic = parsed.filter((p) => p.name.classicCheckpoint)
+  const classic = parsed.filter((p) => p.name.classicCheckpoint || p.name.uuidCheckpoint)
     .sort((a, b) => a.name.version - b.name.version);
   let keepFrom: number | undefined;
   for (const cp of classic) {
@@ -396,10 +419,89 @@ export function planLogCleanup(
 export interface LogCleanupResult {
   /** The checkpoint the log now starts at (undefined: nothing was expired). */
   keepFrom: number | undefined;
-  /** Files deleted. */
+  /** Files deleted (sidecars included). */
   deleted: number;
   /** Files still to delete (the run stopped at its limit). */
   remaining: number;
+  /** Sidecar files deleted (none referenced by a remaining checkpoint). */
+  sidecarsDeleted: number;
+}
+
+/** Sidecars younger than this are never deleted (a checkpoint may be being written). */
+export const SIDECAR_MIN_AGE_MS = 86_400_000;
+
+/**
+ * Which files of `_delta_log/_sidecars/` may go: those no checkpoint in `listing` (a listing of
+ * `_delta_log/`) references and older than both `cutoff` and {@link SIDECAR_MIN_AGE_MS}. Reads the
+ * `sidecar` actions of every listed single-file checkpoint; a checkpoint that cannot be read
+ * throws (the caller deletes nothing).
+ *
+ * @example
+ * ```ts
+ * import { openStorage } from "../storage/mod.ts";
+ * import { planSidecarCleanup } from "./maintenance.ts";
+ * const dir = await Deno.makeTempDir();
+ * const now = Date.now();
+ * const listing = [{ path: "_delta_log/_sidecars/old.parquet", size: 1, lastModified: now - 3 * 86_400_000 }];
+ * const doomed = await planSidecarCleanup(openStorage(dir), listing, now, now);
+ * doomed.map((f) => f.path); // ["_delta_log/_sidecars/old.parquet"]: no checkpoint uses it
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function planSidecarCleanup(
+  storage: Storage,
+  listing: FileInfo[],
+  now: number,
+  cutoff: number,
+): Promise<FileInfo[]> {
+  const sidecars = listing.filter((f) => isSidecarFile(f.path));
+  if (sidecars.length === 0) return [];
+  const used = new Set<string>();
+  for (const f of listing) {
+    const rel = f.path.slice(LOG_DIR.length + 1);
+    if (!f.path.startsWith(`${LOG_DIR}/`) || rel.includes("/") || !checkpointKind(rel)) continue;
+    let refs: string[];
+    try {
+      refs = await referencedSidecars(storage, f.path);
+    } catch (e) {
+      // Deleted since the listing (another cleanup): it no longer needs its sidecars.
+      if (e instanceof CorruptLogError && !(await storage.head(f.path))) continue;
+      throw e;
+    }
+    for (const p of refs) used.add(p);
+  }
+  const before = Math.min(cutoff, now - SIDECAR_MIN_AGE_MS);
+  return sidecars.filter((f) => !used.has(f.path) && f.lastModified < before);
+}
+
+/**
+ * Delete the sidecars no checkpoint of the table references any more ({@link planSidecarCleanup}
+ * over a fresh listing); returns how many went. Call it once the expired checkpoints are gone.
+ *
+ * @example
+ * ```ts
+ * import * as arrow from "apache-arrow";
+ * import { cleanupSidecars } from "./maintenance.ts";
+ * import { createTable } from "./table.ts";
+ * const dir = await Deno.makeTempDir();
+ * const t = await createTable(dir, new arrow.Schema([new arrow.Field("id", new arrow.Int64())]));
+ * await cleanupSidecars(t.storage, { cutoff: Date.now() }); // 0: no sidecars
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function cleanupSidecars(
+  storage: Storage,
+  opts: { now?: number; cutoff: number },
+): Promise<number> {
+  const now = opts.now ?? Date.now();
+  const doomed = await planSidecarCleanup(
+    storage,
+    await storage.list(`${LOG_DIR}/`),
+    now,
+    opts.cutoff,
+  );
+  for (const f of doomed) await storage.delete(f.path);
+  return doomed.length;
 }
 
 /**
@@ -434,18 +536,25 @@ export async function cleanupExpiredLogs(
     const snap = await loadSnapshot(storage);
     retentionMs = maintenanceSettings(snap.configuration).logRetentionMs;
   }
-  const plan = planLogCleanup(
-    await storage.list(`${LOG_DIR}/`),
-    opts.now ?? Date.now(),
-    retentionMs,
-  );
+  const listed = await storage.list(`${LOG_DIR}/`);
+  const plan = planLogCleanup(listed, opts.now ?? Date.now(), retentionMs);
   const todo = plan.files.slice(0, opts.maxFiles ?? plan.files.length);
   let deleted = 0;
   for (const f of todo) {
     await storage.delete(f.path);
     if (deleted++ === 0) opts.afterFirstDelete?.();
   }
-  return { keepFrom: plan.keepFrom, deleted, remaining: plan.files.length - deleted };
+  const remaining = plan.files.length - deleted;
+  // Sidecars only once every expired checkpoint (that may use them) is gone.
+  const sidecarsDeleted = remaining === 0 && listed.some((f) => isSidecarFile(f.path))
+    ? await cleanupSidecars(storage, { now: opts.now, cutoff: plan.cutoff })
+    : 0;
+  return {
+    keepFrom: plan.keepFrom,
+    deleted: deleted + sidecarsDeleted,
+    remaining,
+    sidecarsDeleted,
+  };
 }
 
 /** Where a crash test may kill maintenance. */
@@ -756,7 +865,10 @@ export class TableMaintenance {
     if (version - known() < settings.checkpointInterval) return;
     // The writer may have written one since (at multiples of delta.checkpointInterval).
     const hint = await readLastCheckpoint(this.storage);
-    if (hint && (await this.storage.head(checkpointPath(hint.version)))) {
+    if (
+      hint && ((await this.storage.head(checkpointPath(hint.version))) ||
+        (await listCheckpointsAt(this.storage, hint.version)).length > 0)
+    ) {
       this.#learnCheckpoint(hint.version);
     }
     if (version - known() < settings.checkpointInterval) return;
@@ -785,14 +897,15 @@ export class TableMaintenance {
       if (deleted++ === 0) hook?.("during-log-cleanup");
     };
     const now = this.#now();
-    if (this.#floor === undefined) {
+    // V2 checkpoint names are not known from their versions: list each time (after checkpoints).
+    const v2 = (this.#snap?.protocol.writerFeatures ?? []).includes("v2Checkpoint");
+    let sweep = false;
+    if (this.#floor === undefined || v2) {
       // First cleanup of this process: one listing tells where the log starts and which
       // checkpoints exist.
-      const plan = planLogCleanup(
-        await this.storage.list(`${LOG_DIR}/`),
-        now,
-        settings.logRetentionMs,
-      );
+      const listed = await this.storage.list(`${LOG_DIR}/`);
+      const plan = planLogCleanup(listed, now, settings.logRetentionMs);
+      sweep = listed.some((f) => isSidecarFile(f.path));
       this.#queue = plan.files.map((f) => f.path);
       this.#queueAt = 0;
       const known = new Set([...this.#checkpoints, ...plan.checkpoints]);
@@ -822,6 +935,15 @@ export class TableMaintenance {
     if (left === 0) {
       this.#queue = [];
       this.#queueAt = 0;
+      // Sidecars only once every expired checkpoint (that may use them) is gone.
+      if (sweep) {
+        const n = await cleanupSidecars(this.storage, {
+          now,
+          cutoff: now - settings.logRetentionMs,
+        });
+        deleted += n;
+        if (n > 0) this.#log("cleanup", `${n} unreferenced checkpoint sidecars deleted`);
+      }
     }
     report.logFilesRemoved += deleted;
     // Done until the next checkpoint, unless the limit left files for the next run.

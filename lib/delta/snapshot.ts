@@ -32,6 +32,7 @@ import {
   commitPath,
   findCommitInfo,
   LAST_CHECKPOINT,
+  listCheckpointsAt,
   listLog,
   type LogFile,
   type LogListing,
@@ -51,6 +52,8 @@ export const SUPPORTED_READER_FEATURES: ReadonlySet<string> = new Set([
   // vectors are writable too (features.ts); column mapping stays read only.
   "deletionVectors",
   "columnMapping",
+  // UUID-named and classic V2 checkpoints with sidecars (checkpoint.ts).
+  "v2Checkpoint",
 ]);
 export { SUPPORTED_WRITER_FEATURES } from "./features.ts";
 
@@ -314,16 +317,17 @@ export async function loadSnapshot(storage: Storage, at: SnapshotAt = {}): Promi
     target = await versionAtTimestamp(storage, at.timestamp, listing);
   }
 
-  // _last_checkpoint is a hint; it must not point at a missing checkpoint.
+  // _last_checkpoint is a hint; it must not point at a missing checkpoint (classic or V2).
   if (
     hint && !listing.checkpoints.some((c) => c.version === hint.version) &&
-    !(await storage.head(checkpointPath(hint.version)))
+    !(await storage.head(checkpointPath(hint.version))) &&
+    (await listCheckpointsAt(storage, hint.version)).length === 0
   ) {
     throw new CorruptLogError(
       LAST_CHECKPOINT,
       `points at checkpoint version ${hint.version}, but ${
         checkpointPath(hint.version)
-      } does not exist`,
+      } does not exist (nor a UUID-named checkpoint of that version)`,
     );
   }
   const cp = at.useCheckpoints === false
@@ -347,7 +351,9 @@ export async function loadSnapshot(storage: Storage, at: SnapshotAt = {}): Promi
     needed.push(c);
   }
   const replay = new LogReplay();
-  if (cp) { for (const a of await readCheckpoint(storage, cp.version)) replay.apply(a); }
+  if (cp) {
+    for (const a of await readCheckpoint(storage, cp.version, cp.file.path)) replay.apply(a);
+  }
   const commits = await mapLimit(needed, 16, (c) => readCommit(storage, c.version));
   const rawTimes: number[] = [];
   commits.forEach((actions, i) => {
@@ -356,7 +362,7 @@ export async function loadSnapshot(storage: Storage, at: SnapshotAt = {}): Promi
   });
   const times = monotonic(rawTimes);
   const commitTimestamps = new Map(needed.map((c, i) => [c.version, times[i]]));
-  const firstFile = cp ? checkpointPath(cp.version) : commitPath(0);
+  const firstFile = cp ? cp.file.path : commitPath(0);
   return fromReplay(storage, replay, target, commitTimestamps, cp?.version, firstFile);
 }
 

@@ -34,7 +34,7 @@ import {
   TableExistsError,
   TableNotFoundError,
 } from "./errors.ts";
-import { inCommitTimestampsEnabled, withTightBounds } from "./features.ts";
+import { inCommitTimestampsEnabled, propertyFeatures, withTightBounds } from "./features.ts";
 import { listLog } from "./log.ts";
 import { encodeParquet } from "./parquet.ts";
 import { encodeAddPath, splitByPartition, validatePartitionColumns } from "./partition.ts";
@@ -237,7 +237,7 @@ export async function createTable(
       `a Delta table already exists at '${storage.url}'; open it, or pass ifNotExists: true`,
     );
   }
-  const features = schemaFeatures(deltaSchema);
+  const features = [...schemaFeatures(deltaSchema), ...propertyFeatures(configuration)];
   // Writer version 7 lists the features writer version 2 implied, as Spark does: Spark refuses a
   // table whose NOT NULL columns (invariants) or delta.appendOnly lack them in writerFeatures.
   const protocol: Protocol = features.length === 0

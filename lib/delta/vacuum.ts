@@ -18,6 +18,7 @@ import { parseInterval } from "./checkpoint.ts";
 import { commit, makeCommitInfo } from "./commit.ts";
 import { DeltaError } from "./errors.ts";
 import { inCommitTimestampsEnabled } from "./features.ts";
+import { LOG_DIR } from "./log.ts";
 import { resolveDataPath } from "./scan.ts";
 import { deletionVectorFile } from "./_deletion_vector.ts";
 import { checkWritable, fileKey, loadSnapshot } from "./snapshot.ts";
@@ -120,6 +121,8 @@ export async function vacuum(
   }
   const listed = await storage.list("");
   const doomed = listed.filter((f) =>
+    // The log (commits, checkpoints, _sidecars/) is log cleanup's, never VACUUM's.
+    !f.path.startsWith(`${LOG_DIR}/`) &&
     !isHidden(f.path, snap.partitionColumns) && !keep.has(f.path) && f.lastModified < cutoff
   ).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const result: VacuumResult = {

@@ -87,14 +87,14 @@ Deno.test("reader features we lack are refused with the feature named", () =>
     await setProtocol(dir, {
       minReaderVersion: 3,
       minWriterVersion: 7,
-      readerFeatures: ["v2Checkpoint"],
-      writerFeatures: ["v2Checkpoint"],
+      readerFeatures: ["variantType"],
+      writerFeatures: ["variantType"],
     });
     await assert.rejects(
       () => read(dir),
       (e: unknown) =>
-        e instanceof UnsupportedFeatureError && e.feature === "v2Checkpoint" &&
-        /v2Checkpoint/.test(e.message),
+        e instanceof UnsupportedFeatureError && e.feature === "variantType" &&
+        /variantType/.test(e.message),
     );
     assert.equal((await snapshot(dir, { version: 0 })).version, 0, "older versions stay readable");
   }));
