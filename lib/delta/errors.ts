@@ -121,3 +121,58 @@ export class CommitRetriesExhaustedError extends DeltaError {
 export class VersionNotFoundError extends DeltaError {
   override name = "VersionNotFoundError";
 }
+
+/**
+ * A CHECK constraint (`delta.constraints.<name>`) or column invariant (`delta.invariants`) of the
+ * table uses SQL outside the subset this library evaluates (constraints.ts); names it and its text.
+ */
+export class UnsupportedConstraintError extends UnsupportedFeatureError {
+  override name = "UnsupportedConstraintError";
+  /** The constraint's name (for an invariant: the column path). */
+  readonly constraint: string;
+  /** Create the error for constraint `constraint` with the SQL `expression` and why it is refused. */
+  constructor(table: string, constraint: string, expression: string, why: string) {
+    super(
+      "checkConstraints",
+      "write",
+      table,
+      `cannot write Delta table '${table}': CHECK constraint ${constraint} (${
+        oneLine(expression)
+      }) is outside the SQL subset this writer enforces (${why}); write this table with Spark, ` +
+        `or drop the constraint (ALTER TABLE … DROP CONSTRAINT ${constraint})`,
+    );
+    this.constraint = constraint;
+  }
+}
+
+/**
+ * A row violates a CHECK constraint or a column invariant: the write is refused whole (nothing
+ * is committed). The message is Spark's (`CHECK constraint <name> (<expr>) violated by row with
+ * values: …`) on one line, plus what to do.
+ */
+export class ConstraintViolationError extends DeltaError {
+  override name = "ConstraintViolationError";
+  /** The violated constraint's name (for an invariant: the column path). */
+  readonly constraint: string;
+  /** Index of the first violating row in the data given to the write. */
+  readonly row: number;
+  /** Create the error from the violation's one-line description. */
+  constructor(constraint: string, row: number, description: string) {
+    super(`${description} (row ${row} of the data); fix or drop that row, then write again`);
+    this.constraint = constraint;
+    this.row = row;
+  }
+}
+
+/**
+ * Collapse whitespace runs (newlines included) to one space, so a message stays on one line.
+ *
+ * @example
+ * ```ts
+ * import { oneLine } from "./errors.ts";
+ * oneLine("a > 0\n  AND b < 1"); // "a > 0 AND b < 1"
+ * ```
+ */
+export function oneLine(text: string): string {
+  return text.replace(/\s+/g, " ").trim();
+}

@@ -10,6 +10,8 @@
  *   inserts from the adds); an overwrite's removes read as deletes of the removed rows.
  * - `inCommitTimestamp`: every commit carries `commitInfo.inCommitTimestamp`, strictly greater
  *   than the previous commit's (commit.ts).
+ * - `checkConstraints`, `invariants`: every row an append or overwrite writes is checked
+ *   (constraints.ts); a violating row fails the write, naming the constraint.
  * - `domainMetadata`, `clustering`: domains are replayed and kept in checkpoints; our files are
  *   unclustered (no `clusteringProvider`), and compaction leaves clustered files alone.
  * - `v2Checkpoint`: with `delta.checkpointPolicy=v2` our checkpoints are UUID-named V2 ones
@@ -22,10 +24,14 @@ import type { Protocol } from "./actions.ts";
 import { UnsupportedFeatureError } from "./errors.ts";
 import type { DeltaType, StructType } from "./schema.ts";
 
-/** Writer features this library implements (appendOnly is honoured; invariants only when unused). */
+/**
+ * Writer features this library implements (appendOnly is honoured; CHECK constraints and column
+ * invariants are enforced on every row written when their SQL is in the subset of constraints.ts).
+ */
 export const SUPPORTED_WRITER_FEATURES: ReadonlySet<string> = new Set([
   "appendOnly",
   "invariants",
+  "checkConstraints",
   "timestampNtz",
   "vacuumProtocolCheck",
   "deletionVectors",

@@ -17,6 +17,7 @@
  */
 export * from "./actions.ts";
 export * from "./errors.ts";
+export * from "./constraints.ts";
 export * from "./log.ts";
 export * from "./snapshot.ts";
 export * from "./commit.ts";

@@ -2,9 +2,16 @@
  * Table state at a version: replay from the newest checkpoint at or below it plus the JSON commits
  * after, with reader-feature checks that name what is unsupported.
  *
- * Commit times (for time travel and history): `commitInfo.timestamp` when the commit has one (our
- * writer always does, and it survives copying the table), else the JSON file's mtime (as Spark);
- * then made monotonic like Spark does (a time not above the previous one becomes previous + 1 ms).
+ * Commit times (for time travel by timestamp and for history), as Spark and PROTOCOL.md define
+ * them: the commit's `commitInfo.inCommitTimestamp` for commits at or after the version where the
+ * table enabled in-commit timestamps (`delta.enableInCommitTimestamps`, from
+ * `delta.inCommitTimestampEnablementVersion`, or from version 0 when that is absent); else the
+ * JSON commit file's modification time, made monotonic like Spark does (a time not above the
+ * previous one becomes previous + 1 ms). `commitInfo.timestamp` (the writer's clock) is not used:
+ * so copying a table without in-commit timestamps changes where timestamps travel to, as in Spark.
+ * A snapshot's `commitTimestamps` follow the same rule, except that {@link advanceSnapshot} takes
+ * `commitInfo.timestamp` for commits without an in-commit timestamp (no request per commit; they
+ * are for display).
  *
  * @module
  */
@@ -171,37 +178,33 @@ export function checkReadable(protocol: Protocol, table: string): void {
   }
 }
 
-/** Refuse to write a table whose protocol needs writer features we lack (names the feature). */
+/**
+ * Refuse to write a table whose protocol needs writer features we lack (names the feature).
+ * CHECK constraints and column invariants are not judged here (OPTIMIZE and VACUUM write no new
+ * rows): writes of rows compile them (constraints.ts `tableConstraints`), refusing the ones
+ * outside the SQL subset by name, and check every row.
+ */
 export function checkWritable(
   protocol: Protocol,
   schema: StructType,
   table: string,
-  configuration: Record<string, string> = {},
+  _configuration: Record<string, string> = {},
 ): void {
   checkReadable(protocol, table);
   const w = protocol.minWriterVersion;
   const legacy: Record<number, string> = {
-    3: "checkConstraints",
-    4: "checkConstraints",
     5: "columnMapping",
     6: "identityColumns",
   };
   if (w > 7) throw new UnsupportedFeatureError(`writerVersion ${w}`, "write", table);
   refuseComputedColumns(protocol, schema, table);
-  // Writer version 4 without generated columns is change data feed, which appends honour.
-  const constraints = Object.keys(configuration).some((k) => k.startsWith("delta.constraints."));
-  if (w === 3 || w === 5 || w === 6 || (w === 4 && constraints)) {
-    throw new UnsupportedFeatureError(legacy[w], "write", table);
-  }
+  // Writer version 3 is CHECK constraints and 4 adds change data feed (without generated
+  // columns): both are enforced or honoured by appends.
+  if (w === 5 || w === 6) throw new UnsupportedFeatureError(legacy[w], "write", table);
   if (w === 7) {
     for (const f of protocol.writerFeatures ?? []) {
       if (!SUPPORTED_WRITER_FEATURES.has(f)) throw new UnsupportedFeatureError(f, "write", table);
     }
-  }
-  const invariantsApply = (w >= 2 && w < 7) ||
-    (w === 7 && (protocol.writerFeatures ?? []).includes("invariants"));
-  if (invariantsApply && JSON.stringify(schema).includes('"delta.invariants"')) {
-    throw new UnsupportedFeatureError("invariants (column delta.invariants)", "write", table);
   }
 }
 
@@ -215,12 +218,53 @@ export function monotonic(times: number[]): number[] {
 }
 
 /**
- * Time of one commit: commitInfo.inCommitTimestamp (tables with in-commit timestamps), else
- * commitInfo.timestamp, else the file mtime.
+ * The first version whose commit time is its in-commit timestamp, by a table configuration:
+ * undefined when in-commit timestamps are off, else `delta.inCommitTimestampEnablementVersion`
+ * (set when they were enabled after the table was created), else 0.
+ *
+ * @example
+ * ```ts
+ * import { inCommitTimestampsFrom } from "./snapshot.ts";
+ * inCommitTimestampsFrom({}); // undefined
+ * inCommitTimestampsFrom({ "delta.enableInCommitTimestamps": "true" }); // 0
+ * inCommitTimestampsFrom({
+ *   "delta.enableInCommitTimestamps": "true",
+ *   "delta.inCommitTimestampEnablementVersion": "3",
+ * }); // 3
+ * ```
  */
-export function commitTime(info: CommitInfo | undefined, file: LogFile): number {
-  if (typeof info?.inCommitTimestamp === "number") return info.inCommitTimestamp;
-  return typeof info?.timestamp === "number" ? info.timestamp : file.file.lastModified;
+export function inCommitTimestampsFrom(
+  configuration: Record<string, string> | undefined,
+): number | undefined {
+  if (configuration?.["delta.enableInCommitTimestamps"] !== "true") return undefined;
+  const v = Number(configuration["delta.inCommitTimestampEnablementVersion"] ?? 0);
+  return Number.isInteger(v) && v >= 0 ? v : 0;
+}
+
+/**
+ * Time of one commit (before the monotonic adjustment): its `commitInfo.inCommitTimestamp` when
+ * the commit is at or after `ictFrom` (see {@link inCommitTimestampsFrom}), else the commit
+ * file's mtime.
+ *
+ * @example
+ * ```ts
+ * import { commitTime } from "./snapshot.ts";
+ * const file = {
+ *   version: 4,
+ *   file: { path: "_delta_log/00000000000000000004.json", size: 1, lastModified: 5000 },
+ * };
+ * commitTime({ timestamp: 1000, inCommitTimestamp: 2000 }, file, 3); // 2000
+ * commitTime({ timestamp: 1000, inCommitTimestamp: 2000 }, file, undefined); // 5000
+ * ```
+ */
+export function commitTime(
+  info: CommitInfo | undefined,
+  file: LogFile,
+  ictFrom: number | undefined,
+): number {
+  const ict = info?.inCommitTimestamp;
+  if (ictFrom !== undefined && file.version >= ictFrom && typeof ict === "number") return ict;
+  return file.file.lastModified;
 }
 
 /** One retained commit with its (monotonic) time and commitInfo. */
@@ -230,15 +274,33 @@ export interface CommitEntry {
   commitInfo: CommitInfo | undefined;
 }
 
-/** Read the commitInfo and monotonic time of every retained JSON commit (ascending). */
+/**
+ * Read the commitInfo and monotonic time of every retained JSON commit (ascending). Whether
+ * in-commit timestamps are on comes from the newest metaData among those commits; when the
+ * retained commits hold none (it is in a checkpoint), a commit's in-commit timestamp counts
+ * wherever it has one (writers only write it while the feature is on).
+ */
 export async function readTimeline(storage: Storage, listing?: LogListing): Promise<CommitEntry[]> {
   const l = listing ?? await listLog(storage);
+  let config: { version: number; configuration: Record<string, string> } | undefined;
   const infos = await mapLimit(
     l.commits,
     16,
-    async (c) => findCommitInfo(await readCommit(storage, c.version)),
+    async (c) => {
+      const actions = await readCommit(storage, c.version);
+      for (const a of actions) {
+        if ("metaData" in a && (!config || c.version > config.version)) {
+          config = {
+            version: c.version,
+            configuration: (a.metaData as Metadata).configuration ?? {},
+          };
+        }
+      }
+      return findCommitInfo(actions);
+    },
   );
-  const times = monotonic(l.commits.map((c, i) => commitTime(infos[i], c)));
+  const ictFrom = config ? inCommitTimestampsFrom(config.configuration) : 0;
+  const times = monotonic(l.commits.map((c, i) => commitTime(infos[i], c, ictFrom)));
   return l.commits.map((c, i) => ({
     version: c.version,
     timestamp: times[i],
@@ -355,12 +417,11 @@ export async function loadSnapshot(storage: Storage, at: SnapshotAt = {}): Promi
     for (const a of await readCheckpoint(storage, cp.version, cp.file.path)) replay.apply(a);
   }
   const commits = await mapLimit(needed, 16, (c) => readCommit(storage, c.version));
-  const rawTimes: number[] = [];
-  commits.forEach((actions, i) => {
-    for (const a of actions) replay.apply(a);
-    rawTimes.push(commitTime(findCommitInfo(actions), needed[i]));
-  });
-  const times = monotonic(rawTimes);
+  for (const actions of commits) for (const a of actions) replay.apply(a);
+  const ictFrom = inCommitTimestampsFrom(replay.metadata?.configuration);
+  const times = monotonic(
+    commits.map((actions, i) => commitTime(findCommitInfo(actions), needed[i], ictFrom)),
+  );
   const commitTimestamps = new Map(needed.map((c, i) => [c.version, times[i]]));
   const firstFile = cp ? cp.file.path : commitPath(0);
   return fromReplay(storage, replay, target, commitTimestamps, cp?.version, firstFile);
@@ -460,10 +521,12 @@ export async function advanceSnapshot(prev: Snapshot, storage?: Storage): Promis
   }
   const timestamps = new Map(prev.commitTimestamps);
   let last = Math.max(-Infinity, ...prev.commitTimestamps.values());
+  for (const c of news) for (const a of c.actions) replay.apply(a);
+  const ictFrom = inCommitTimestampsFrom(replay.metadata?.configuration);
   for (const c of news) {
-    for (const a of c.actions) replay.apply(a);
     const info = findCommitInfo(c.actions);
-    let t = info?.inCommitTimestamp ?? info?.timestamp;
+    const ict = ictFrom !== undefined && c.version >= ictFrom ? info?.inCommitTimestamp : undefined;
+    let t = ict ?? info?.timestamp;
     if (typeof t !== "number") t = (await st.head(commitPath(c.version)))?.lastModified ?? last;
     // Monotonic, as loadSnapshot makes them.
     last = t <= last ? last + 1 : t;

@@ -26,9 +26,11 @@ import {
 } from "./actions.ts";
 import { checkpointStateOf, DEFAULT_CHECKPOINT_INTERVAL, writeCheckpoint } from "./checkpoint.ts";
 import { commit, makeCommitInfo } from "./commit.ts";
+import { constraintViolations, tableConstraints } from "./constraints.ts";
 import {
   AppendOnlyError,
   ConcurrentModificationError,
+  ConstraintViolationError,
   DeltaError,
   SchemaMismatchError,
   TableExistsError,
@@ -238,15 +240,25 @@ export async function createTable(
     );
   }
   const features = [...schemaFeatures(deltaSchema), ...propertyFeatures(configuration)];
+  // CHECK constraints given as properties must be in the subset we enforce, and need writer
+  // version 3 (or the checkConstraints feature), as Spark's ADD CONSTRAINT sets.
+  const checks = tableConstraints(configuration, deltaSchema, storage.url).some((c) =>
+    c.kind === "check"
+  );
   // Writer version 7 lists the features writer version 2 implied, as Spark does: Spark refuses a
   // table whose NOT NULL columns (invariants) or delta.appendOnly lack them in writerFeatures.
   const protocol: Protocol = features.length === 0
-    ? { minReaderVersion: 1, minWriterVersion: 2 }
+    ? { minReaderVersion: 1, minWriterVersion: checks ? 3 : 2 }
     : {
       minReaderVersion: 3,
       minWriterVersion: 7,
       readerFeatures: features,
-      writerFeatures: ["appendOnly", "invariants", ...features],
+      writerFeatures: [
+        "appendOnly",
+        "invariants",
+        ...(checks ? ["checkConstraints"] : []),
+        ...features,
+      ],
     };
   const now = Date.now();
   const metaData: Metadata = {
@@ -406,6 +418,12 @@ async function write(
     : undefined;
   const schema = evolved?.schema ?? snap.schema;
   const conformed = data ? conformTable(data, schema) : undefined;
+  if (conformed) {
+    // CHECK constraints and column invariants: one violating row refuses the whole write.
+    const constraints = tableConstraints(snap.configuration, schema, storage.url);
+    const first = constraintViolations(constraints, conformed, 1)[0];
+    if (first) throw new ConstraintViolationError(first.constraint.name, first.row, first.message);
+  }
   const adds = conformed ? await writeFiles(storage, snap, schema, conformed, opts) : [];
   const removes: RemoveAction[] = mode === "Overwrite"
     ? snap.files.map((f) => removeOf(f, now, true))

@@ -9,6 +9,7 @@
  * @module
  */
 import type { Table } from "apache-arrow";
+import type { TableConstraint } from "../delta/constraints.ts";
 import type { DeltaTable } from "../delta/table.ts";
 import type { RawChunk } from "../kafka/raw.ts";
 
@@ -42,6 +43,9 @@ export interface TableSinkSpec {
 /**
  * Turns batches of records into per-table rows. `from(target, partition)` is the first offset
  * that target still needs for that partition: records below it are already in that table.
+ * `constraints(target)` are that table's CHECK constraints and column invariants as of the
+ * batch (lib/delta/constraints.ts): a sink with a dead-letter target routes the records whose
+ * rows would violate one there; rows left violating one fail the table's commit.
  */
 export interface TableSink {
   /** How to open this sink again elsewhere (the engine's worker does). */
@@ -52,6 +56,7 @@ export interface TableSink {
   build(
     chunks: readonly RawChunk[],
     from: (target: number, partition: number) => number,
+    constraints?: (target: number) => readonly TableConstraint[],
   ): TableOutput;
 }
 

@@ -3,6 +3,9 @@
  * order, with one `txn` per partition (version = the batch's end offset) and `expectedTxns` =
  * the versions the batch started from. A partition a table already holds up to (or past) the
  * batch's end gets no txn in that table; a table with nothing to record gets no commit.
+ * Before building, each table's CHECK constraints are read (through its snapshot cache) and
+ * handed to the sink's build; a commit refused by a constraint added since is a conflict (the
+ * batch is built again against it), any other violation an error.
  *
  * Runs in the engine's thread, or in an offload worker (lib/engine/offload.ts) through
  * {@link serve}.
@@ -10,8 +13,14 @@
  * @module
  */
 import type { Table } from "apache-arrow";
-import { ConcurrentModificationError, TxnConflictError } from "../delta/errors.ts";
+import { type TableConstraint, tableConstraints } from "../delta/constraints.ts";
+import {
+  ConcurrentModificationError,
+  ConstraintViolationError,
+  TxnConflictError,
+} from "../delta/errors.ts";
 import { maintenanceSettings } from "../delta/maintenance.ts";
+import { advanceSnapshot, loadSnapshot } from "../delta/snapshot.ts";
 import { append, commitTxns, type SnapshotCache } from "../delta/table.ts";
 import type { RawChunk } from "../kafka/raw.ts";
 import { type Fault, faultFromEnv, faultStorage, maybeFault } from "./fault.ts";
@@ -113,7 +122,8 @@ export async function writeBatch(
   const byPartition = new Map(plan.partitions.map((p) => [p.partition, p]));
   const from = plan.partitions.map((p) => p.from.map(Number));
   const index = new Map(plan.partitions.map((p, i) => [p.partition, i]));
-  const out = sink.build(chunks, (t, p) => from[index.get(p)!][t]);
+  const constraints = await currentConstraints(sink.targets);
+  const out = sink.build(chunks, (t, p) => from[index.get(p)!][t], (t) => constraints[t]);
   const t1 = performance.now();
   maybeFault(fault, "before-parquet", plan.seq);
   const done: Record<string, { rows: number; version: number }> = {};
@@ -135,8 +145,6 @@ export async function writeBatch(
       const storage = faultStorage(targets[t].table.storage, fault, () => plan.seq);
       const data = out.tables[t];
       const cache = snapshotCache(targets[t]);
-      // The first batch loads the table here (append would): its properties decide statistics.
-      if (plan.autoCompact !== false) cache.snapshot ??= await targets[t].table.snapshot();
       const opts = {
         txns,
         expectedTxns: expected,
@@ -164,6 +172,14 @@ export async function writeBatch(
     if (e instanceof TxnConflictError || e instanceof ConcurrentModificationError) {
       return { ok: false, conflict: e.message.split(";")[0], sink: done };
     }
+    if (e instanceof ConstraintViolationError && await constraintsChanged(targets, constraints)) {
+      // A constraint was added after the rows were built: build them again against it.
+      return {
+        ok: false,
+        conflict: `the constraints of a table changed (${e.constraint})`,
+        sink: done,
+      };
+    }
     throw e;
   }
   maybeFault(fault, "after-commit", plan.seq);
@@ -176,6 +192,35 @@ export async function writeBatch(
     buildMs: t1 - t0,
     writeMs: performance.now() - t1,
   };
+}
+
+/**
+ * Each target's CHECK constraints and invariants at its latest version, read through the
+ * target's snapshot cache (only the commits since the previous batch; the write reuses it).
+ */
+async function currentConstraints(
+  targets: readonly TableTarget[],
+): Promise<(readonly TableConstraint[])[]> {
+  return await Promise.all(targets.map(async (target) => {
+    const cache = snapshotCache(target);
+    const storage = target.table.storage;
+    const snap = cache.snapshot
+      ? await advanceSnapshot(cache.snapshot, storage)
+      : await loadSnapshot(storage);
+    cache.snapshot = snap;
+    return tableConstraints(snap.configuration, snap.schema, storage.url);
+  }));
+}
+
+/** Whether any target's constraints differ from `before` (as the caches now hold them). */
+async function constraintsChanged(
+  targets: readonly TableTarget[],
+  before: (readonly TableConstraint[])[],
+): Promise<boolean> {
+  const key = (cs: readonly TableConstraint[]) =>
+    JSON.stringify(cs.map((c) => [c.kind, c.name, c.expression]));
+  const now = await currentConstraints(targets);
+  return now.some((cs, i) => key(cs) !== key(before[i]));
 }
 
 /** Adds up a dead-letter table's `reason` column (a table without one adds nothing). */

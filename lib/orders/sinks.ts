@@ -6,6 +6,15 @@
  * Validation is deterministic, so a record re-read after a crash lands in the same table as the
  * first time.
  *
+ * CHECK constraints (and column invariants) on the tables, e.g. added by Spark's `ALTER TABLE …
+ * ADD CONSTRAINT`, are read at open (one outside the SQL subset of lib/delta/constraints.ts is
+ * refused there, by name) and again before each batch. In `orders_cleaned` a record whose
+ * line-item rows violate one becomes a dead letter with reason `constraint_violated` and the
+ * constraint's one-line message, the whole order (no partial orders). `orders_raw` has no dead
+ * letters: a raw row that violates a constraint fails the batch's commit with that one line
+ * (ConstraintViolationError) and ends the stream, nothing of the batch written, so no record is
+ * lost: it is read again once the constraint is dropped or relaxed.
+ *
  * Opening a sink creates its tables when missing; a table created by an older version, without
  * a nullable column the schema has since gained (`orders_raw.key_bytes` / `value_bytes`,
  * `orders_dead_letters.key_base64`), gets it in one schema-change commit
@@ -24,8 +33,14 @@ import { rawSchema, rawTable } from "./raw.ts";
 import type { TableSink, TableSinkSpec } from "../engine/tables.ts";
 import { type DeadLetter, deadLetterSchema, deadLetterTable } from "./dead_letters.ts";
 import { OrderDecoder } from "./decode.ts";
-import { cleanedSchema, flattenOrders } from "./flatten.ts";
-import { type ParseFailure, parseOrder } from "./validate.ts";
+import { cleanedSchema, flattenOrders, type OrderRecord } from "./flatten.ts";
+import { type ParseFailure, parseOrder, type ReasonCode } from "./validate.ts";
+import {
+  constraintViolations,
+  type TableConstraint,
+  tableConstraints,
+} from "../delta/constraints.ts";
+import type { RawChunk } from "../kafka/raw.ts";
 
 /**
  * The bronze sink: every record as a row of `orders_raw` (created when missing).
@@ -87,13 +102,17 @@ export async function cleanedSink(cleaned: string, deadLetters: string): Promise
       { name: tableName(cleaned, "orders_cleaned"), table: c },
       { name: tableName(deadLetters, "orders_dead_letters"), table: d },
     ],
-    build(chunks, from) {
+    build(chunks, from, constraints) {
       const now = Date.now();
       // Valid orders are decoded straight into the cleaned table's columns (decode.ts), a record
       // batch every BATCH_ORDERS orders; the decoder hands back parseOrder's verdict on the rest.
       const decoder = new OrderDecoder(now);
       const batches: RecordBatch[] = [];
       const bad: DeadLetter[] = [];
+      // Valid orders whose rows are already in orders_cleaned but whose dead letter may still be
+      // due (a replay after a crash between the two tables): judged on the constraints below.
+      const replayed: OrderRecord[] = [];
+      const checks = constraints?.(0) ?? [];
       for (const chunk of chunks) {
         const fromGood = from(0, chunk.partition);
         const fromBad = from(1, chunk.partition);
@@ -110,32 +129,113 @@ export async function cleanedSink(cleaned: string, deadLetters: string): Promise
             // Only its dead letter is still to write (a replay after a crash): the verdict alone.
             const r = parseOrder(m.value);
             failure = r.ok ? undefined : r;
+            if (r.ok && checks.length > 0) {
+              replayed.push({
+                order: r.order,
+                partition: chunk.partition,
+                offset: m.offset,
+                timestampMs: Number(m.timestamp),
+              });
+            }
           }
           if (failure !== undefined && needBad) {
-            bad.push({
-              key: m.key ?? null,
-              value: m.value ?? null,
-              topic: chunk.topic,
-              partition: chunk.partition,
-              offset: m.offset,
-              timestampMs: Number(m.timestamp),
-              reason: failure.reason,
-              error: failure.message,
-              field: failure.field,
-            });
+            bad.push(deadLetter(chunk.topic, chunk.partition, m, failure));
           }
         }
       }
       if (decoder.orders > 0) batches.push(decoder.take());
-      const cleaned = batches.length > 0
-        ? new Table(cleanedSchema, batches)
-        : flattenOrders([], now);
+      let cleaned = batches.length > 0 ? new Table(cleanedSchema, batches) : flattenOrders([], now);
+      // CHECK constraints of orders_cleaned: an order with any violating line-item row goes
+      // whole to the dead letters (its one Kafka record), never in part to orders_cleaned.
+      const rejected = new Map<string, string>();
+      if (checks.length > 0) {
+        cleaned = withoutViolations(cleaned, checks, rejected, now);
+        if (replayed.length > 0) {
+          withoutViolations(flattenOrders(replayed, now), checks, rejected, now);
+        }
+      }
+      if (rejected.size > 0) {
+        for (const chunk of chunks) {
+          const fromBad = from(1, chunk.partition);
+          for (const m of chunk.messages) {
+            const error = rejected.get(recordKey(chunk.partition, m.offset));
+            if (error === undefined || Number(m.offset) < fromBad) continue;
+            bad.push(deadLetter(chunk.topic, chunk.partition, m, {
+              reason: "constraint_violated",
+              message: error,
+            }));
+          }
+        }
+      }
       return {
         tables: [cleaned, deadLetterTable(bad, now)],
         deadLetters: bad.length,
       };
     },
   };
+}
+
+/** The dead letter of one record (its exact key and value, coordinates, reason and message). */
+function deadLetter(
+  topic: string,
+  partition: number,
+  m: RawChunk["messages"][number],
+  failure: { reason: ReasonCode; message: string; field?: string },
+): DeadLetter {
+  return {
+    key: m.key ?? null,
+    value: m.value ?? null,
+    topic,
+    partition,
+    offset: m.offset,
+    timestampMs: Number(m.timestamp),
+    reason: failure.reason,
+    error: failure.message,
+    field: failure.field,
+  };
+}
+
+/** The key of a Kafka record in {@link withoutViolations}' map: partition and offset. */
+function recordKey(partition: number, offset: string | bigint | number): string {
+  return `${partition}:${BigInt(offset)}`;
+}
+
+/**
+ * `cleaned` without the rows of every order (Kafka record) that has a row violating one of
+ * `checks`; each such record's key goes into `rejected` with the first violation's one-line
+ * message (Spark's `CHECK constraint <name> (<expr>) violated by row with values: …`). An
+ * order's rows are consecutive, so the rows kept are zero-copy slices of the batches.
+ */
+function withoutViolations(
+  cleaned: Table,
+  checks: readonly TableConstraint[],
+  rejected: Map<string, string>,
+  now: number,
+): Table {
+  const violations = constraintViolations(checks, cleaned);
+  if (violations.length === 0) return cleaned;
+  const partition = cleaned.getChild("kafka_partition")!;
+  const offset = cleaned.getChild("kafka_offset")!;
+  const mine = new Set<string>();
+  for (const v of violations) {
+    const key = recordKey(partition.get(v.row) as number, offset.get(v.row) as bigint);
+    mine.add(key);
+    if (!rejected.has(key)) rejected.set(key, v.message);
+  }
+  const kept: RecordBatch[] = [];
+  for (const batch of cleaned.batches) {
+    const p = batch.getChild("kafka_partition")!;
+    const o = batch.getChild("kafka_offset")!;
+    let start = 0;
+    for (let i = 0; i <= batch.numRows; i++) {
+      if (i < batch.numRows && !mine.has(recordKey(p.get(i) as number, o.get(i) as bigint))) {
+        continue;
+      }
+      if (i > start) kept.push(batch.slice(start, i));
+      start = i + 1;
+    }
+  }
+  return kept.length > 0 ? new Table(cleanedSchema, kept) : flattenOrders([], now);
 }
 
 /** Orders decoded into one record batch by the cleaned sink's build. */
@@ -162,6 +262,10 @@ async function openOrCreate(
 ): Promise<DeltaTable> {
   const table = await createTable(location, schema, { ...opts, ifNotExists: true });
   await addColumns(table.storage, schema);
+  // A CHECK constraint outside the SQL subset we enforce is refused now, by name, not at the
+  // first batch.
+  const snap = await table.snapshot();
+  tableConstraints(snap.configuration, snap.schema, table.storage.url);
   return table;
 }
 

@@ -30,6 +30,8 @@
  *   line is `out_of_range` at its `order_item_subtotal` (e.g. quantity 10^10 × price 1e300).
  * - The first problem found is reported, in field order; the message names the field path,
  *   e.g. `line_items[2].order_item_quantity: expected a long, got string "3"`.
+ * - `constraint_violated` is never parseOrder's verdict either: the cleaned sink gives it to a
+ *   valid order whose rows violate a CHECK constraint of `orders_cleaned` (lib/orders/sinks.ts).
  * - `internal_error` is never a verdict on the input: it means validation itself threw (a bug),
  *   and the message carries the error. No known input produces it.
  *
@@ -54,6 +56,7 @@ export const REASON_CODES = [
   "non_positive_quantity",
   "negative_price",
   "subtotal_mismatch",
+  "constraint_violated",
   "internal_error",
 ] as const;
 

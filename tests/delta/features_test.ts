@@ -6,6 +6,7 @@ import {
   checkpointStateOf,
   commit,
   type CommitInfo,
+  ConstraintViolationError,
   createTable,
   type DomainMetadata,
   history,
@@ -17,6 +18,7 @@ import {
   readCommit,
   type RemoveAction,
   snapshot,
+  UnsupportedConstraintError,
   UnsupportedFeatureError,
   vacuum,
   writeCheckpoint,
@@ -289,7 +291,7 @@ Deno.test("deletion vectors: a lone file with a DV is rewritten; VACUUM keeps th
     assert.ok(gone.files.includes(name), "an expired tombstone's DV file goes");
   }));
 
-Deno.test("change data feed tables (writer version 4) take appends; CHECK constraints stay refused", () =>
+Deno.test("change data feed tables (writer version 4) take appends; CHECK constraints are enforced", () =>
   withTempDir(async (dir) => {
     const t = await createTable(dir, ordersSchema());
     await upgrade(dir, { minReaderVersion: 1, minWriterVersion: 4 }, {
@@ -302,11 +304,21 @@ Deno.test("change data feed tables (writer version 4) take appends; CHECK constr
     await optimize(dir);
     assert.deepEqual(ids(await read(dir)), [0, 1, 2, 3]);
     await upgrade(dir, { minReaderVersion: 1, minWriterVersion: 4 }, {
-      "delta.constraints.qty": "quantity > 0",
+      "delta.constraints.qty": "quantity > 1",
+    });
+    await assert.rejects( // order 0 has quantity 1
+      () => t.append(orders(1)),
+      (e: unknown) => e instanceof ConstraintViolationError && e.constraint === "qty",
+    );
+    assert.equal((await t.append(orders(1, 1))).numRows, 1);
+    await upgrade(dir, { minReaderVersion: 1, minWriterVersion: 4 }, {
+      "delta.constraints.qty": "abs(quantity) > 0",
     });
     await assert.rejects(
-      () => t.append(orders(1)),
-      (e: unknown) => e instanceof UnsupportedFeatureError && e.feature === "checkConstraints",
+      () => t.append(orders(1, 1)),
+      (e: unknown) =>
+        e instanceof UnsupportedFeatureError && e.feature === "checkConstraints" &&
+        e instanceof UnsupportedConstraintError && e.constraint === "qty",
     );
   }));
 

@@ -66,13 +66,100 @@ Deno.test("commit times are made monotonic (a clock going back is bumped to prev
     assert.deepEqual(monotonic([10, 5, 5, 20, 20]), [10, 11, 12, 20, 21]);
     const s = openStorage(dir);
     await createTable(s, ordersSchema());
-    const t0 = (await history(s))[0].timestamp;
-    await commit(s, 0, [], makeCommitInfo("WRITE", {}, { timestamp: t0 - 5000 }));
-    await commit(s, 1, [], makeCommitInfo("WRITE", {}, { timestamp: t0 + 1000 }));
+    await commit(s, 0, [], makeCommitInfo("WRITE", {}));
+    await commit(s, 1, [], makeCommitInfo("WRITE", {}));
+    // The commit files' mtimes decide (a clock that went back 5 s, then on by 1 s).
+    const t0 = Date.UTC(2025, 0, 1);
+    await setMtimes(dir, [t0, t0 - 5000, t0 + 1000]);
     const h = (await history(s)).reverse();
     assert.deepEqual(h.map((e) => e.timestamp), [t0, t0 + 1, t0 + 1000]);
     assert.equal((await snapshot(s, { timestamp: t0 + 1 })).version, 1);
     assert.equal((await snapshot(s, { timestamp: t0 })).version, 0);
+  }));
+
+/** Set the mtime of commit files 0, 1, … to `times` (ms), as copying a table changes them. */
+async function setMtimes(dir: string, times: number[]) {
+  for (let v = 0; v < times.length; v++) {
+    const t = new Date(times[v]);
+    await Deno.utime(`${dir}/_delta_log/${String(v).padStart(20, "0")}.json`, t, t);
+  }
+}
+
+Deno.test("time travel by timestamp on a copied table follows the commit files' mtimes, not commitInfo.timestamp", () =>
+  withTempDir(async (dir) => {
+    const t = await createTable(`${dir}/orig`, ordersSchema());
+    for (let i = 0; i < 3; i++) await t.append(orders(2, i * 2));
+    const written = (await history(`${dir}/orig`)).reverse();
+    // Copy the table (files get new mtimes), then give the copy's commits times far from the
+    // commitInfo.timestamp each commit carries.
+    await Deno.mkdir(`${dir}/copy`, { recursive: true });
+    for (const e of Deno.readDirSync(`${dir}/orig`)) {
+      if (e.isFile) await Deno.copyFile(`${dir}/orig/${e.name}`, `${dir}/copy/${e.name}`);
+    }
+    await Deno.mkdir(`${dir}/copy/_delta_log`);
+    for (const e of Deno.readDirSync(`${dir}/orig/_delta_log`)) {
+      await Deno.copyFile(`${dir}/orig/_delta_log/${e.name}`, `${dir}/copy/_delta_log/${e.name}`);
+    }
+    const base = Date.UTC(2030, 5, 1); // years after every commitInfo.timestamp
+    const times = [base, base + 60_000, base + 120_000, base + 180_000];
+    await setMtimes(`${dir}/copy`, times);
+    const copy = `${dir}/copy`;
+    const h = (await history(copy)).reverse();
+    assert.deepEqual(h.map((e) => e.timestamp), times);
+    assert.notDeepEqual(h.map((e) => e.timestamp), written.map((e) => e.timestamp));
+    assert.equal((await snapshot(copy, { timestamp: base + 60_000 })).version, 1);
+    assert.equal((await snapshot(copy, { timestamp: base + 119_999 })).version, 1);
+    assert.equal((await snapshot(copy, { timestamp: new Date(base + 150_000) })).version, 2);
+    assert.deepEqual(ids(await read(copy, { timestamp: base + 120_000 })), [0, 1, 2, 3]);
+    // The commitInfo.timestamp of version 3 no longer finds anything: it is before the copy.
+    await assert.rejects(
+      () => snapshot(copy, { timestamp: written[3].timestamp }),
+      VersionNotFoundError,
+    );
+    assert.deepEqual((await snapshot(copy)).commitTimestamps.get(2), base + 120_000);
+  }));
+
+Deno.test("time travel by timestamp: in-commit timestamps from the version that enabled them, mtimes before", () =>
+  withTempDir(async (dir) => {
+    const s = openStorage(dir);
+    await createTable(s, ordersSchema());
+    await append(s, orders(2, 0)); // v1: no in-commit timestamps yet
+    // v2 enables them (as Spark's ALTER TABLE SET TBLPROPERTIES does, recording the version).
+    const snap = await loadSnapshot(s);
+    const ict = Date.UTC(2031, 0, 1);
+    await commit(s, 1, [{
+      metaData: {
+        ...snap.metadata,
+        configuration: {
+          "delta.enableInCommitTimestamps": "true",
+          "delta.inCommitTimestampEnablementVersion": "2",
+          "delta.inCommitTimestampEnablementTimestamp": String(ict),
+        },
+      },
+    }], makeCommitInfo("SET TBLPROPERTIES", {}, { inCommitTimestamp: ict }));
+    await append(s, orders(2, 2)); // v3: our writer stamps it (above v2's)
+    // v1 has a stray inCommitTimestamp: before enablement it does not count.
+    const v1 = (await Deno.readTextFile(`${dir}/_delta_log/${"1".padStart(20, "0")}.json`))
+      .replace('"commitInfo":{', `"commitInfo":{"inCommitTimestamp":${ict - 10},`);
+    await Deno.writeTextFile(`${dir}/_delta_log/${"1".padStart(20, "0")}.json`, v1);
+    const base = Date.UTC(2029, 0, 1);
+    await setMtimes(dir, [base, base + 1000, base + 99_000_000, base + 2000]); // v2, v3 ignored
+    const h = (await history(s)).reverse();
+    assert.equal(h[0].timestamp, base);
+    assert.equal(h[1].timestamp, base + 1000);
+    assert.equal(h[2].timestamp, ict);
+    assert.ok(h[3].timestamp > ict && h[3].timestamp < Date.now() + ict, "our writer's ICT");
+    const line = (await Deno.readTextFile(`${dir}/_delta_log/${"3".padStart(20, "0")}.json`))
+      .split("\n")[0];
+    assert.equal(h[3].timestamp, JSON.parse(line).commitInfo.inCommitTimestamp);
+    assert.equal((await snapshot(s, { timestamp: base + 1500 })).version, 1);
+    assert.equal((await snapshot(s, { timestamp: ict - 1 })).version, 1);
+    assert.equal((await snapshot(s, { timestamp: ict })).version, 2);
+    assert.equal((await snapshot(s, { timestamp: h[3].timestamp })).version, 3);
+    assert.deepEqual(
+      [...(await loadSnapshot(s)).commitTimestamps.values()],
+      h.map((e) => e.timestamp),
+    );
   }));
 
 async function setProtocol(dir: string, protocol: Record<string, unknown>) {
@@ -130,11 +217,17 @@ Deno.test("writer features we lack are refused before any file is written", () =
       () => t.append(orders(1)),
       (e: unknown) => e instanceof UnsupportedFeatureError && e.feature === "rowTracking",
     );
-    await setProtocol(dir, { minReaderVersion: 1, minWriterVersion: 3 });
-    await assert.rejects(() => t.append(orders(1)), UnsupportedFeatureError);
+    await setProtocol(dir, { minReaderVersion: 1, minWriterVersion: 6 });
+    await assert.rejects(
+      () => t.append(orders(1)),
+      (e: unknown) => e instanceof UnsupportedFeatureError && e.feature === "identityColumns",
+    );
     const data = (await openStorage(dir).list("")).filter((e) => e.path.endsWith(".parquet"));
     assert.equal(data.length, 0);
     assert.equal((await t.read()).numRows, 0, "still readable");
+    // Writer version 3 is CHECK constraints: enforced (constraints_test.ts), so writable.
+    await setProtocol(dir, { minReaderVersion: 1, minWriterVersion: 3 });
+    assert.equal((await t.append(orders(1))).numRows, 1);
   }));
 
 Deno.test("supported table features (timestampNtz on (3,7)) are readable and writable", () =>

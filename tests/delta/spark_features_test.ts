@@ -13,6 +13,12 @@
  *    writes again (INSERT, and OPTIMIZE on clustered tables) and reads again.
  * 4. delta-rs and our reader read the final tables.
  *
+ * CHECK constraints: Spark adds them (ALTER TABLE … ADD CONSTRAINT) to an orders_cleaned table;
+ * our plain append of a violating row is refused whole, naming the constraint; the cleaned
+ * stream's sink dead-letters the orders whose rows violate one; Spark reads exactly the good rows
+ * and writes after us. A probe table tells what Spark does with a NULL and a FALSE result, and our
+ * writer must do the same. A constraint outside our SQL subset is refused by name.
+ *
  * Expectations come from the Arrow tables we wrote (canonical rows), not from any reader.
  * Without the Spark venv the test is ignored locally and fails when `CI` is set.
  */
@@ -33,6 +39,9 @@ import {
 } from "../../lib/delta/mod.ts";
 import { openStorage } from "../../lib/storage/mod.ts";
 import { flattenOrders, type OrderRecord, parseOrder } from "../../lib/orders/mod.ts";
+import { cleanedSink } from "../../lib/orders/sinks.ts";
+import { writeBatch } from "../../lib/engine/writer.ts";
+import { ConstraintViolationError } from "../../lib/delta/errors.ts";
 import { canonRows, sortRows, stableJson } from "../support/canon.ts";
 
 import { deltalakeAvailable, REPO_ROOT } from "../support/python.ts";
@@ -50,16 +59,80 @@ type Row = Record<string, any>;
 
 const rowsOf = (t: arrow.Table) => canonRows(t) as Row[];
 
-/** orders_cleaned rows for orders [from, to) of data/file1.json. */
-async function cleanedRows(from: number, to: number): Promise<arrow.Table> {
+/** orders_cleaned rows for orders [from, to) of data/file1.json (each changed by `edit`). */
+async function cleanedRows(
+  from: number,
+  to: number,
+  edit?: (o: OrderRecord["order"]) => void,
+): Promise<arrow.Table> {
   const lines = (await Deno.readTextFile(join(REPO_ROOT, "data", "file1.json"))).split("\n");
   const records: OrderRecord[] = [];
   for (let i = from; i < to; i++) {
     const r = parseOrder(lines[i]);
     if (!r.ok) throw new Error(`data/file1.json line ${i + 1} is not a valid order`);
+    edit?.(r.order);
     records.push({ order: r.order, partition: i % 2, offset: String(i), timestampMs: 1.7e12 + i });
   }
   return flattenOrders(records, 1_764_000_000_123);
+}
+
+const QTY_RANGE = "quantity > 0 AND quantity < 100";
+
+/**
+ * The cleaned stream's sink on Spark's constraint table: orders 50..59 of data/file1.json as
+ * Kafka records of partition 7 (order 52 gets a line item of quantity 150, order 55 the state
+ * XX); returns the rows it must have added (lineage included, ingested_at 0).
+ */
+async function sinkOnConstraints(path: string, deadLetters: string): Promise<Row[]> {
+  const lines = (await Deno.readTextFile(join(REPO_ROOT, "data", "file1.json"))).split("\n");
+  const values: Uint8Array[] = [];
+  const good: OrderRecord[] = [];
+  for (let i = 50; i < 60; i++) {
+    const o = JSON.parse(lines[i]);
+    if (i === 52) {
+      o.line_items.push({ ...o.line_items[0], order_item_quantity: 150 });
+      const added = o.line_items.at(-1);
+      added.order_item_subtotal = added.order_item_product_price * 150;
+    }
+    if (i === 55) o.state = "XX";
+    const text = JSON.stringify(o);
+    values.push(new TextEncoder().encode(text));
+    const r = parseOrder(text);
+    assert.ok(r.ok, `order ${i} is valid`);
+    if (i !== 52 && i !== 55) {
+      good.push({ order: r.order, partition: 7, offset: String(i - 50), timestampMs: 1.7e12 + i });
+    }
+  }
+  const sink = await cleanedSink(path, deadLetters);
+  const result = await writeBatch(sink, [{
+    topic: "t",
+    partition: 7,
+    timestampType: 0,
+    messages: values.map((value, k) => ({
+      key: null,
+      value,
+      offset: String(k),
+      timestamp: String(1.7e12 + 50 + k),
+    })),
+  }], {
+    query: "q",
+    topic: "t",
+    batchId: 0,
+    seq: 1,
+    partitions: [{ partition: 7, end: 10n, from: [0n, 0n], stored: [undefined, undefined] }],
+  });
+  assert.ok(result.ok, "the sink's batch committed");
+  assert.deepEqual(result.deadLetterReasons, { constraint_violated: 2 });
+  const dead = rowsOf(await read(deadLetters));
+  assert.deepEqual(dead.map((r) => Number(r.offset)).sort(), [2, 5]);
+  assert.ok(
+    dead.some((r) =>
+      r.error ===
+        `CHECK constraint qty_range (${QTY_RANGE}) violated by row with values: quantity : 150`
+    ),
+    JSON.stringify(dead.map((r) => r.error)),
+  );
+  return rowsOf(flattenOrders(good, 0));
 }
 
 const DELETE = "item_id % 3 = 0";
@@ -73,6 +146,10 @@ interface Spec {
   extraColumns?: string[];
   /** For refused tables: the message our append must fail with. */
   refused?: RegExp;
+  /** CHECK constraints Spark adds (name → SQL). */
+  constraints?: Record<string, string>;
+  /** Spark inserts no rows (a table our writer must refuse). */
+  empty?: boolean;
 }
 
 const SPECS: Spec[] = [
@@ -89,6 +166,22 @@ const SPECS: Spec[] = [
     },
     clusterBy: ["customer_id"],
     delete: DELETE,
+  },
+  {
+    name: "constraints",
+    constraints: {
+      qty_range: QTY_RANGE,
+      known_state: "state IS NULL OR state NOT IN ('XX', 'YY')",
+      price_ok:
+        "`price` >= 0 AND subtotal BETWEEN price * quantity - 0.02 AND price * quantity + 0.02",
+    },
+  },
+  {
+    name: "constraint_fn",
+    constraints: { short_city: "length(city) < 40" },
+    empty: true,
+    refused:
+      /^cannot write Delta table '.*': CHECK constraint short_city \(length ?\( ?city ?\) < 40\) is outside the SQL subset this writer enforces \(the function call length\(…\).*\); write this table with Spark, or drop the constraint/,
   },
   {
     name: "generated",
@@ -232,6 +325,38 @@ Deno.test({
         assert.equal(w.files.every((f) => f.deletionVector === undefined), true);
         appendVersion.set(s.name, w.version);
         expectedAfterUs.set(s.name, [...rowsSpark, ...rowsB]);
+        if (s.constraints) {
+          // A violating row refuses the plain append whole, naming the constraint, as Spark.
+          const bad = await cleanedRows(40, 42, (o) => {
+            o.line_items[0].order_item_quantity = 150;
+          });
+          const err = await append(path(s.name), bad).then(() => undefined, (e) => e);
+          assert.ok(err instanceof ConstraintViolationError, `${s.name}: ${err}`);
+          assert.match(
+            err.message,
+            /^CHECK constraint qty_range \(quantity > 0 AND quantity < 100\) violated by row with values: quantity : 150 \(row 0 of the data\)/,
+          );
+          // The cleaned stream dead-letters the violating orders, writes the rest.
+          const added = await sinkOnConstraints(path(s.name), path("constraints_dead"));
+          const ours = rowsOf(await read(path(s.name)));
+          const fromSink = ours.filter((r) => Number(r.kafka_partition) === 7);
+          const noIngest = (rows: Row[]) => rows.map((r) => ({ ...r, ingested_at: 0 }));
+          same(noIngest(fromSink), noIngest(added), `${s.name}: the sink's good orders`);
+          expectedAfterUs.set(s.name, [...rowsSpark, ...rowsB, ...fromSink]);
+          // The probe: our writer does with NULL and 0 what Spark did.
+          const probe = created.tables[s.name].probe as Row;
+          for (const [key, x] of [["null", null], ["zero", 0]] as const) {
+            const one = new arrow.Table({ x: arrow.vectorFromArray([x], new arrow.Int32()) });
+            const e = await append(probe.path, one).then(() => undefined, (e) => e);
+            const said = (probe[key] as string | null)?.match(/CHECK constraint[^\n]*/)?.[0];
+            console.log(`spark_features_test: Spark on x = ${x} under CHECK (x > 0): ${said}`);
+            assert.equal(e instanceof ConstraintViolationError, probe[key] !== null, `x = ${x}`);
+          }
+          assert.match(
+            probe.zero,
+            /CHECK constraint x_positive \(x > 0\) violated by row with values/,
+          );
+        }
         if (s.delete) {
           const st = openStorage(path(s.name));
           const snap = await loadSnapshot(st);

@@ -7,8 +7,11 @@ The manifest names a root, two staging tables our writer made (`a`, `c`: orders_
 and the tables to create. The run talks to the Deno test over stdout (one JSON object per line;
 logs go to stderr) and stdin:
 
-1. Spark creates each table under the root with its DDL extras and properties, inserts `a`, and
-   runs the table's `delete` predicate (deletion vectors); prints {"phase": "created", ...}.
+1. Spark creates each table under the root with its DDL extras and properties, adds its CHECK
+   constraints (ALTER TABLE ... ADD CONSTRAINT), inserts `a` (unless the table is `empty`), and
+   runs the table's `delete` predicate (deletion vectors). For a table with constraints it also
+   makes `<path>_probe` (x INT, CHECK x > 0) and records what Spark does with a NULL x and with
+   x = 0. Prints {"phase": "created", ...}.
 2. It waits for one line on stdin: {"versions": {table: [versions]}, "changes": [tables]} once
    our writer has appended (and optimized) the tables.
 3. For each table: the rows Spark reads (latest and the listed versions), facts of its snapshot,
@@ -49,12 +52,29 @@ def create(spark, t, src_a):
         f"CREATE TABLE delta.`{path}` ({', '.join(cols)}) USING delta{cluster}"
         + (f" TBLPROPERTIES ({props})" if props else "")
     )
-    if t.get("extraColumns"):
+    for name, expr in t.get("constraints", {}).items():
+        spark.sql(f"ALTER TABLE delta.`{path}` ADD CONSTRAINT {name} CHECK ({expr})")
+    if t.get("extraColumns") or t.get("empty"):
         return  # a table our writer must refuse: no rows needed
     names = ", ".join(f"`{f.name}`" for f in schema.fields)
     spark.sql(f"INSERT INTO delta.`{path}` ({names}) SELECT {names} FROM delta.`{src_a}`")
     if t.get("delete"):
         spark.sql(f"DELETE FROM delta.`{path}` WHERE {t['delete']}")
+
+
+def probe_constraints(spark, path):
+    """What Spark does on a CHECK (x > 0) table with x NULL and x = 0 (error text, or None)."""
+    probe = path + "_probe"
+    spark.sql(f"CREATE TABLE delta.`{probe}` (x INT) USING delta")
+    spark.sql(f"ALTER TABLE delta.`{probe}` ADD CONSTRAINT x_positive CHECK (x > 0)")
+    out = {"path": probe}
+    for key, value in (("null", "NULL"), ("zero", "0")):
+        try:
+            spark.sql(f"INSERT INTO delta.`{probe}` VALUES ({value})")
+            out[key] = None
+        except Exception as e:  # noqa: BLE001
+            out[key] = str(e)[:500]
+    return out
 
 
 def files_with_dv(spark, path):
@@ -107,8 +127,10 @@ def main():
         for t in manifest["tables"]:
             t1 = time.time()
             create(spark, t, manifest["a"])
-            if not t.get("extraColumns"):
+            if not t.get("extraColumns") and not t.get("empty"):
                 created["tables"][t["name"]] = files_with_dv(spark, t["path"])
+                if t.get("constraints"):
+                    created["tables"][t["name"]]["probe"] = probe_constraints(spark, t["path"])
             log(f"created {t['name']} in {time.time() - t1:.1f}s")
     except Exception as e:  # noqa: BLE001
         created["fatal"] = f"{type(e).__name__}: {e}\n{traceback.format_exc()}"
@@ -120,7 +142,7 @@ def main():
     if not go.get("stop") and "fatal" not in created:
         t2 = time.time()
         for t in manifest["tables"]:
-            if t.get("extraColumns"):
+            if t.get("extraColumns") or t.get("empty"):
                 continue
             t1 = time.time()
             try:

@@ -2,6 +2,10 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Schema } from "apache-arrow";
 import { createTable, read, snapshot } from "../../lib/delta/table.ts";
+import { tableConstraints } from "../../lib/delta/constraints.ts";
+import { ConstraintViolationError, UnsupportedConstraintError } from "../../lib/delta/errors.ts";
+import { type BatchPlan, writeBatch } from "../../lib/engine/writer.ts";
+import { cleanedSchema } from "../../lib/orders/flatten.ts";
 import { deadLetterSchema } from "../../lib/orders/dead_letters.ts";
 import { rawSchema } from "../../lib/orders/raw.ts";
 import { cleanedSink, rawSink } from "../../lib/orders/sinks.ts";
@@ -112,6 +116,172 @@ Deno.test("sinks: tables created before the new columns gain them once, on open;
     assert.equal(deadRow.key, null);
     assert.equal(deadRow.key_base64, "gA==");
     assert.equal(deadRow.reason, "not_json");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** The first `n` orders of data/file1.json as record values, one changed by `edit` each. */
+async function orderValues(
+  n: number,
+  edits: Record<number, (o: Record<string, unknown>) => void>,
+): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  for await (const l of readLines(await dataFiles())) {
+    if (out.length === n) break;
+    const o = JSON.parse(new TextDecoder().decode(l.bytes!));
+    edits[out.length]?.(o);
+    out.push(new TextEncoder().encode(JSON.stringify(o)));
+  }
+  return out;
+}
+
+const chunkOf = (values: (Uint8Array | null)[]): RawChunk => ({
+  topic: "t",
+  partition: 0,
+  timestampType: 0,
+  messages: values.map((value, i) => ({
+    key: null,
+    value,
+    offset: String(i),
+    timestamp: String(1_700_000_000_000 + i),
+  })),
+});
+
+const planOf = (end: number, targets: number): BatchPlan => ({
+  query: "q",
+  topic: "t",
+  batchId: 0,
+  seq: 1,
+  partitions: [{
+    partition: 0,
+    end: BigInt(end),
+    from: new Array(targets).fill(0n),
+    stored: new Array(targets).fill(undefined),
+  }],
+});
+
+Deno.test("cleaned sink: an order with a line item violating a CHECK constraint goes whole to the dead letters", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const c = join(dir, "orders_cleaned");
+    await createTable(c, cleanedSchema, {
+      configuration: {
+        "delta.constraints.qty_range": "quantity > 0 AND quantity < 100",
+        "delta.constraints.known_state": "state IS NULL OR state NOT IN ('XX', 'YY')",
+      },
+    });
+    // Order 3 gets a second line item of quantity 150 (its subtotal kept consistent, so it is a
+    // valid order), order 5 the state XX; record 7 is not JSON.
+    let multi = -1;
+    const values: (Uint8Array | null)[] = await orderValues(20, {
+      3: (o) => {
+        const items = o.line_items as Record<string, number>[];
+        items.push({ ...items[0], order_item_id: 999_999, order_item_quantity: 150 });
+        const added = items[items.length - 1];
+        added.order_item_subtotal = added.order_item_product_price * 150;
+        multi = items.length;
+      },
+      5: (o) => (o.state = "XX"),
+    });
+    values[7] = new TextEncoder().encode("not json");
+    const sink = await cleanedSink(c, join(dir, "orders_dead_letters"));
+    const result = await writeBatch(sink, [chunkOf(values)], planOf(values.length, 2));
+    assert.ok(result.ok);
+    assert.deepEqual(result.deadLetterReasons, { constraint_violated: 2, not_json: 1 });
+    assert.equal(result.deadLetters, 3);
+
+    const dead = canonRows(await read(join(dir, "orders_dead_letters"))) as Record<
+      string,
+      unknown
+    >[];
+    const byOffset = new Map(dead.map((r) => [Number(r.offset), r]));
+    assert.deepEqual([...byOffset.keys()].sort((a, b) => a - b), [3, 5, 7]);
+    assert.equal(byOffset.get(3)!.reason, "constraint_violated");
+    assert.equal(
+      byOffset.get(3)!.error,
+      "CHECK constraint qty_range (quantity > 0 AND quantity < 100) violated by row with values: quantity : 150",
+    );
+    assert.equal(byOffset.get(3)!.value, new TextDecoder().decode(values[3]!)); // exact bytes
+    assert.equal(
+      byOffset.get(5)!.error,
+      "CHECK constraint known_state (state IS NULL OR state NOT IN ('XX', 'YY')) violated by row with values: state : XX",
+    );
+    // No partial order: none of order 3's line items is in orders_cleaned; every other valid
+    // order is there with all its rows; every record accounted for.
+    const cleaned = canonRows(await read(c)) as Record<string, unknown>[];
+    const offsets = new Set(cleaned.map((r) => Number(r.kafka_offset)));
+    assert.equal(offsets.has(3) || offsets.has(5) || offsets.has(7), false);
+    assert.equal(offsets.size + dead.length, values.length);
+    const good: OrderRecord[] = [];
+    values.forEach((v, i) => {
+      const r = parseOrder(v);
+      if (r.ok && i !== 3 && i !== 5) {
+        good.push({ order: r.order, partition: 0, offset: String(i), timestampMs: 1.7e12 + i });
+      }
+    });
+    assert.ok(multi >= 2);
+    assert.equal(cleaned.length, flattenOrders(good, 0).numRows);
+    assert.ok(cleaned.every((r) => Number(r.quantity) < 100 && r.state !== "XX"));
+
+    // A replay after a crash between the tables (orders_cleaned done, the dead letters not):
+    // the constraint's verdict is reached again for the dead letter.
+    const constraints = tableConstraints(
+      (await snapshot(c)).configuration,
+      (await snapshot(c)).schema,
+      c,
+    );
+    const replay = sink.build([chunkOf(values)], (t) => (t === 0 ? 1000 : 0), () => constraints);
+    assert.equal(replay.tables[0].numRows, 0);
+    assert.deepEqual(
+      [...replay.tables[1].getChild("reason")!.toArray()].sort(),
+      ["constraint_violated", "constraint_violated", "not_json"],
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sinks: a constraint outside the subset is refused at open; a raw row violating one fails the batch whole", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const c = join(dir, "orders_cleaned");
+    await createTable(c, cleanedSchema);
+    // Spark's ALTER TABLE … ADD CONSTRAINT, as a commit: a function call is outside the subset.
+    const snap = await snapshot(c);
+    const metaData = {
+      ...snap.metadata,
+      configuration: { "delta.constraints.short_city": "length(city) < 40" },
+    };
+    await Deno.writeTextFile(
+      join(c, "_delta_log", "00000000000000000001.json"),
+      [{ commitInfo: { timestamp: Date.now(), operation: "ADD CONSTRAINT" } }, {
+        protocol: { minReaderVersion: 1, minWriterVersion: 3 },
+      }, { metaData }].map((a) => JSON.stringify(a)).join("\n") + "\n",
+    );
+    const err = await cleanedSink(c, join(dir, "d")).then(() => undefined, (e) => e);
+    assert.ok(err instanceof UnsupportedConstraintError, String(err));
+    assert.equal(err.constraint, "short_city");
+    assert.match(err.message, /CHECK constraint short_city \(length\(city\) < 40\) is outside/);
+
+    // The raw sink has no dead letters: a tombstone violating `value IS NOT NULL` fails the
+    // batch with the one-line error, and nothing of it is committed (no record lost).
+    const r = join(dir, "orders_raw");
+    await createTable(r, rawSchema, {
+      configuration: { "delta.constraints.has_value": "value IS NOT NULL" },
+    });
+    const raw = await rawSink(r);
+    const values = [...await orderValues(2, {}), null];
+    const failed = await writeBatch(raw, [chunkOf(values)], planOf(3, 1)).then(
+      () => undefined,
+      (e) => e,
+    );
+    assert.ok(failed instanceof ConstraintViolationError, String(failed));
+    assert.match(
+      failed.message,
+      /^CHECK constraint has_value \(value IS NOT NULL\) violated by row with values: value : null \(row 2 of the data\)/,
+    );
+    assert.equal((await snapshot(r)).version, 0);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
