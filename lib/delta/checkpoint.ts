@@ -12,6 +12,7 @@ import type {
   Action,
   AddAction,
   DomainMetadata,
+  Long,
   Metadata,
   Protocol,
   RemoveAction,
@@ -63,6 +64,8 @@ export interface CheckpointLayout {
   domainMetadata?: boolean;
   /** `add.clusteringProvider` (feature clustering). */
   clustering?: boolean;
+  /** `baseRowId` and `defaultRowCommitVersion` of adds and removes (feature rowTracking). */
+  rowTracking?: boolean;
 }
 
 /** The optional columns a table's protocol asks its checkpoints for. */
@@ -72,12 +75,16 @@ export function checkpointLayout(protocol: Protocol): CheckpointLayout {
     deletionVectors: features.includes("deletionVectors"),
     domainMetadata: features.includes("domainMetadata"),
     clustering: features.includes("clustering"),
+    rowTracking: features.includes("rowTracking"),
   };
 }
 
 /** The Arrow schema of our checkpoint files (the optional columns per `layout`). */
 export function checkpointSchema(layout: CheckpointLayout = {}): arrow.Schema {
   const dv = layout.deletionVectors ? [f("deletionVector", dvStruct())] : [];
+  const rowIds = layout.rowTracking
+    ? [f("baseRowId", i64()), f("defaultRowCommitVersion", i64())]
+    : [];
   const domain = layout.domainMetadata
     ? [
       f(
@@ -103,6 +110,7 @@ export function checkpointSchema(layout: CheckpointLayout = {}): arrow.Schema {
         f("stats", str()),
         f("tags", strMap()),
         ...dv,
+        ...rowIds,
         ...(layout.clustering ? [f("clusteringProvider", str())] : []),
       ]),
     ),
@@ -116,6 +124,7 @@ export function checkpointSchema(layout: CheckpointLayout = {}): arrow.Schema {
         f("partitionValues", strMap()),
         f("size", i64()),
         ...dv,
+        ...rowIds,
       ]),
     ),
     f(
@@ -221,6 +230,13 @@ export function checkpointTable(state: CheckpointState): arrow.Table {
   const layout = checkpointLayout(p);
   const dvOf = (a: { deletionVector?: unknown }) =>
     layout.deletionVectors ? { deletionVector: dvRow(a.deletionVector) } : {};
+  const rowIdsOf = (a: { baseRowId?: Long | null; defaultRowCommitVersion?: Long | null }) =>
+    layout.rowTracking
+      ? {
+        baseRowId: big(a.baseRowId),
+        defaultRowCommitVersion: big(a.defaultRowCommitVersion),
+      }
+      : {};
   const ntFeatures = p.minReaderVersion === 3;
   const wFeatures = p.minWriterVersion === 7;
   row(null, null, null, null, {
@@ -261,6 +277,7 @@ export function checkpointTable(state: CheckpointState): arrow.Table {
         stats: a.stats ?? null,
         tags: map(a.tags),
         ...dvOf(a),
+        ...rowIdsOf(a),
         ...(layout.clustering ? { clusteringProvider: a.clusteringProvider ?? null } : {}),
       },
       null,
@@ -280,6 +297,7 @@ export function checkpointTable(state: CheckpointState): arrow.Table {
         partitionValues: map(r.partitionValues),
         size: big(r.size),
         ...dvOf(r),
+        ...rowIdsOf(r),
       },
       null,
       null,

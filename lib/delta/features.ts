@@ -12,6 +12,13 @@
  *   than the previous commit's (commit.ts).
  * - `domainMetadata`, `clustering`: domains are replayed and kept in checkpoints; our files are
  *   unclustered (no `clusteringProvider`), and compaction leaves clustered files alone.
+ * - `columnMapping` (modes `name` and `id`, also legacy writer version 5): data files name columns
+ *   by physical name with their ids as Parquet field ids; partition values and stats are keyed
+ *   by physical names; columns we add get new ids and physical names (column_mapping.ts).
+ * - `rowTracking`: our adds carry `baseRowId` and `defaultRowCommitVersion`, and the commit the
+ *   new `delta.rowTracking` high-water mark; compaction materialises the rows' stable ids and
+ *   commit versions, and leaves a table alone when its materialized column names are missing
+ *   (row_tracking.ts).
  *
  * @module
  */
@@ -30,6 +37,8 @@ export const SUPPORTED_WRITER_FEATURES: ReadonlySet<string> = new Set([
   "inCommitTimestamp",
   "domainMetadata",
   "clustering",
+  "columnMapping",
+  "rowTracking",
 ]);
 
 /**

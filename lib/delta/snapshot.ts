@@ -42,13 +42,14 @@ import {
 } from "./log.ts";
 import { parseSchemaString, type StructType } from "./schema.ts";
 import { refuseComputedColumns, SUPPORTED_WRITER_FEATURES } from "./features.ts";
+import { checkColumnMapping, columnMappingMode } from "./column_mapping.ts";
 
 /** Reader features this library implements. */
 export const SUPPORTED_READER_FEATURES: ReadonlySet<string> = new Set([
   "timestampNtz",
   "vacuumProtocolCheck",
-  // scan.ts applies deletion vectors and maps physical column names. Tables with deletion
-  // vectors are writable too (features.ts); column mapping stays read only.
+  // scan.ts applies deletion vectors and maps physical column names. Tables with either are
+  // writable too (features.ts).
   "deletionVectors",
   "columnMapping",
 ]);
@@ -180,14 +181,15 @@ export function checkWritable(
   const legacy: Record<number, string> = {
     3: "checkConstraints",
     4: "checkConstraints",
-    5: "columnMapping",
+    5: "checkConstraints",
     6: "identityColumns",
   };
   if (w > 7) throw new UnsupportedFeatureError(`writerVersion ${w}`, "write", table);
   refuseComputedColumns(protocol, schema, table);
-  // Writer version 4 without generated columns is change data feed, which appends honour.
+  // Writer version 4 without generated columns is change data feed, which appends honour; 5 adds
+  // column mapping, which they honour too (column_mapping.ts).
   const constraints = Object.keys(configuration).some((k) => k.startsWith("delta.constraints."));
-  if (w === 3 || w === 5 || w === 6 || (w === 4 && constraints)) {
+  if (w === 3 || w === 6 || ((w === 4 || w === 5) && constraints)) {
     throw new UnsupportedFeatureError(legacy[w], "write", table);
   }
   if (w === 7) {
@@ -200,6 +202,7 @@ export function checkWritable(
   if (invariantsApply && JSON.stringify(schema).includes('"delta.invariants"')) {
     throw new UnsupportedFeatureError("invariants (column delta.invariants)", "write", table);
   }
+  checkColumnMapping(schema, columnMappingMode(protocol, configuration, table), table);
 }
 
 /** Make commit times monotonic the way Spark does: a time ≤ the previous becomes previous + 1 ms. */
