@@ -61,6 +61,10 @@ export interface RemoveAction {
   stats?: string | null;
   tags?: Record<string, string> | null;
   deletionVector?: unknown;
+  /** Row tracking: the baseRowId of the add this removes. */
+  baseRowId?: Long | null;
+  /** Row tracking: the defaultRowCommitVersion of the add this removes. */
+  defaultRowCommitVersion?: Long | null;
 }
 
 /** `domainMetadata`: a named domain's configuration (e.g. `delta.clustering`); removed = tombstone. */
@@ -72,7 +76,8 @@ export interface DomainMetadata {
 
 /**
  * The `remove` of a live file: its path, partition values, size and, as the protocol requires for
- * a file with a deletion vector, the same `deletionVector` descriptor (the pair is the logical file).
+ * a file with a deletion vector, the same `deletionVector` descriptor (the pair is the logical file);
+ * with row tracking, the add's `baseRowId` and `defaultRowCommitVersion`.
  *
  * @example
  * ```ts
@@ -94,6 +99,10 @@ export function removeOf(add: AddAction, timestamp: number, dataChange: boolean)
     const dv = { ...(add.deletionVector as Record<string, unknown>) };
     for (const k of Object.keys(dv)) if (dv[k] === null) delete dv[k];
     r.deletionVector = dv;
+  }
+  if (add.baseRowId !== undefined && add.baseRowId !== null) r.baseRowId = add.baseRowId;
+  if (add.defaultRowCommitVersion !== undefined && add.defaultRowCommitVersion !== null) {
+    r.defaultRowCommitVersion = add.defaultRowCommitVersion;
   }
   return r;
 }

@@ -25,6 +25,7 @@ import {
   type AddAction,
   type CheckpointMetadata,
   type DomainMetadata,
+  type Long,
   type Metadata,
   type Protocol,
   type RemoveAction,
@@ -90,6 +91,8 @@ export interface CheckpointLayout {
   clustering?: boolean;
   /** The `checkpointMetadata` and `sidecar` columns (a V2 spec checkpoint). */
   v2?: boolean;
+  /** `baseRowId` and `defaultRowCommitVersion` of adds and removes (feature rowTracking). */
+  rowTracking?: boolean;
 }
 
 /** The optional columns a table's protocol asks its checkpoints for. */
@@ -99,12 +102,16 @@ export function checkpointLayout(protocol: Protocol): CheckpointLayout {
     deletionVectors: features.includes("deletionVectors"),
     domainMetadata: features.includes("domainMetadata"),
     clustering: features.includes("clustering"),
+    rowTracking: features.includes("rowTracking"),
   };
 }
 
 /** The Arrow schema of our checkpoint files (the optional columns per `layout`). */
 export function checkpointSchema(layout: CheckpointLayout = {}): arrow.Schema {
   const dv = layout.deletionVectors ? [f("deletionVector", dvStruct())] : [];
+  const rowIds = layout.rowTracking
+    ? [f("baseRowId", i64()), f("defaultRowCommitVersion", i64())]
+    : [];
   const domain = layout.domainMetadata
     ? [
       f(
@@ -130,6 +137,7 @@ export function checkpointSchema(layout: CheckpointLayout = {}): arrow.Schema {
         f("stats", str()),
         f("tags", strMap()),
         ...dv,
+        ...rowIds,
         ...(layout.clustering ? [f("clusteringProvider", str())] : []),
       ]),
     ),
@@ -143,6 +151,7 @@ export function checkpointSchema(layout: CheckpointLayout = {}): arrow.Schema {
         f("partitionValues", strMap()),
         f("size", i64()),
         ...dv,
+        ...rowIds,
       ]),
     ),
     f(
@@ -282,6 +291,13 @@ export function checkpointTable(
   const layout = { ...checkpointLayout(p), v2: !!parts.v2 && !parts.filesOnly };
   const dvOf = (a: { deletionVector?: unknown }) =>
     layout.deletionVectors ? { deletionVector: dvRow(a.deletionVector) } : {};
+  const rowIdsOf = (a: { baseRowId?: Long | null; defaultRowCommitVersion?: Long | null }) =>
+    layout.rowTracking
+      ? {
+        baseRowId: big(a.baseRowId),
+        defaultRowCommitVersion: big(a.defaultRowCommitVersion),
+      }
+      : {};
   const ntFeatures = p.minReaderVersion === 3;
   const wFeatures = p.minWriterVersion === 7;
   if (!parts.filesOnly) {
@@ -332,6 +348,7 @@ export function checkpointTable(
         stats: a.stats ?? null,
         tags: map(a.tags),
         ...dvOf(a),
+        ...rowIdsOf(a),
         ...(layout.clustering ? { clusteringProvider: a.clusteringProvider ?? null } : {}),
       });
     }
@@ -344,6 +361,7 @@ export function checkpointTable(
         partitionValues: map(r.partitionValues),
         size: big(r.size),
         ...dvOf(r),
+        ...rowIdsOf(r),
       });
     }
   }

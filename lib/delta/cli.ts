@@ -203,7 +203,8 @@ async function cmdShow(table: string, flags: Flags, io: CliIO): Promise<void> {
 async function cmdOptimize(table: string, flags: Flags, io: CliIO): Promise<void> {
   const targetSize = flags["target-size"] ? parseSize(flags["target-size"]) : undefined;
   const r = await optimize(openStorage(table), { targetSize });
-  if (r.version === undefined) {
+  if (r.skipped) io.out(`optimize: ${r.skipped}`);
+  else if (r.version === undefined) {
     io.out("optimize: nothing to compact (no partition has two or more small files)");
   } else {
     io.out(

@@ -27,6 +27,7 @@ import {
 import { commitPath, findCommitInfo, listLog, readCommit } from "./log.ts";
 import { fileKey } from "./snapshot.ts";
 import { nextInCommitTimestamp } from "./features.ts";
+import { assignRowIds, highWaterMarkAfter } from "./row_tracking.ts";
 
 /** Options for {@link commit}. */
 export interface CommitOptions {
@@ -54,6 +55,13 @@ export interface CommitOptions {
    * being re-read on every retry.
    */
   inCommitTimestamps?: boolean;
+  /**
+   * The table has row tracking (row_tracking.ts): the row id high-water mark at `readVersion`.
+   * Each attempt gives our adds fresh row ids above it and its own version as
+   * `defaultRowCommitVersion`, and commits the new mark (`delta.rowTracking` domain); a lost race
+   * moves the mark past the winners' ids.
+   */
+  rowIdHighWaterMark?: bigint;
 }
 
 /** Outcome of a successful commit. */
@@ -64,6 +72,8 @@ export interface CommitResult {
   attempts: number;
   /** The commitInfo written. */
   commitInfo: CommitInfo;
+  /** The actions committed after the commitInfo (row tracking assigns ids to the adds). */
+  actions: Action[];
 }
 
 /** Build a commitInfo with the fields every commit of ours carries. */
@@ -199,6 +209,7 @@ export async function commit(
   // The in-commit timestamp of commit `rv` (tables with in-commit timestamps), once read.
   let previousIct: number | undefined;
   let previousIctOf = -1;
+  let hwm = opts.rowIdHighWaterMark;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const version = rv + 1;
     const info: CommitInfo = {
@@ -216,9 +227,10 @@ export async function commit(
       info.inCommitTimestamp = nextInCommitTimestamp(previousIct, Date.now());
       info.timestamp = info.inCommitTimestamp;
     }
-    const bytes = new TextEncoder().encode(serializeActions([{ commitInfo: info }, ...actions]));
+    const ours = hwm === undefined ? actions : assignRowIds(actions, version, hwm).actions;
+    const bytes = new TextEncoder().encode(serializeActions([{ commitInfo: info }, ...ours]));
     if (await storage.putIfAbsent(commitPath(version), bytes)) {
-      return { version, attempts: attempt, commitInfo: info };
+      return { version, attempts: attempt, commitInfo: info, actions: ours };
     }
     // Lost the race (or an ambiguous earlier success): read every commit from `version` on.
     const listing = await listLog(storage);
@@ -226,9 +238,15 @@ export async function commit(
     for (let v = version; v <= Math.max(latest, version); v++) {
       const winner = await readCommit(storage, v);
       if (findCommitInfo(winner)?.txnId === txnId) {
-        return { version: v, attempts: attempt, commitInfo: findCommitInfo(winner)! };
+        return {
+          version: v,
+          attempts: attempt,
+          commitInfo: findCommitInfo(winner)!,
+          actions: winner.filter((a) => !("commitInfo" in a)),
+        };
       }
       checkConflict(winner, v, actions, rv, opts, txnsNow);
+      if (hwm !== undefined) hwm = highWaterMarkAfter(hwm, winner);
       rv = v;
       previousIct = ictOf(findCommitInfo(winner));
       previousIctOf = v;

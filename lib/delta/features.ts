@@ -17,6 +17,13 @@
  * - `v2Checkpoint`: with `delta.checkpointPolicy=v2` our checkpoints are UUID-named V2 ones
  *   (checkpoint.ts); log cleanup deletes sidecars no retained checkpoint references
  *   (maintenance.ts). A table created with that property gets the feature.
+ * - `columnMapping` (modes `name` and `id`, also legacy writer version 5): data files name columns
+ *   by physical name with their ids as Parquet field ids; partition values and stats are keyed
+ *   by physical names; columns we add get new ids and physical names (column_mapping.ts).
+ * - `rowTracking`: our adds carry `baseRowId` and `defaultRowCommitVersion`, and the commit the
+ *   new `delta.rowTracking` high-water mark; compaction materialises the rows' stable ids and
+ *   commit versions, and leaves a table alone when its materialized column names are missing
+ *   (row_tracking.ts).
  *
  * @module
  */
@@ -40,6 +47,8 @@ export const SUPPORTED_WRITER_FEATURES: ReadonlySet<string> = new Set([
   "domainMetadata",
   "clustering",
   "v2Checkpoint",
+  "columnMapping",
+  "rowTracking",
 ]);
 
 /**

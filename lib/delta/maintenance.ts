@@ -85,8 +85,15 @@ import {
   readLastCheckpoint,
 } from "./log.ts";
 import { CorruptLogError } from "./errors.ts";
-import { compactBins, DEFAULT_TARGET_SIZE, type OptimizeResult, planBins } from "./optimize.ts";
+import {
+  compactBins,
+  compactionSkipReason,
+  DEFAULT_TARGET_SIZE,
+  type OptimizeResult,
+  planBins,
+} from "./optimize.ts";
 import { advanceSnapshot, checkWritable, loadSnapshot, type Snapshot } from "./snapshot.ts";
+import { partitionValueKeys } from "./column_mapping.ts";
 
 /** Table property names maintenance reads. */
 export const MAINTENANCE_PROPERTIES = {
@@ -231,7 +238,8 @@ function partitionKey(f: AddAction, partitionColumns: string[]): string {
  * `compactMinFiles` small files, their small files bin-packed smallest first up to the target
  * size (bins of one file are dropped unless its deletion vector deletes rows: the rewrite drops
  * them), bins with the most files first, as many as fit in
- * `compactMaxBytes`.
+ * `compactMaxBytes`. `partitionColumns` are the keys of `partitionValues` (physical names with
+ * column mapping: column_mapping.ts `partitionValueKeys`).
  *
  * @example
  * ```ts
@@ -675,6 +683,8 @@ export class TableMaintenance {
   #finished: MaintenanceReport = emptyReport();
   /** The settings of the last run. */
   #settings: MaintenanceSettings | undefined;
+  /** Whether the reason compaction leaves this table alone was logged. */
+  #skipLogged = false;
 
   constructor(storage: Storage, opts: TableMaintenanceOptions = {}) {
     this.storage = storage;
@@ -753,7 +763,12 @@ export class TableMaintenance {
       return report;
     }
     this.#settings = settings;
-    if (this.#background(settings)) this.#startCompaction(settings);
+    const skip = settings.autoCompact ? compactionSkipReason(this.#snap!) : undefined;
+    if (skip) {
+      // Row tracking without materialized column names: the table is left alone (one line).
+      if (!this.#skipLogged) this.#log("compact", skip);
+      this.#skipLogged = true;
+    } else if (this.#background(settings)) this.#startCompaction(settings);
     else if (settings.autoCompact) {
       await this.#step(
         "compaction",
@@ -810,7 +825,8 @@ export class TableMaintenance {
       return;
     }
     const snap = this.#snap!;
-    if (planAutoCompaction(snap.files, snap.partitionColumns, settings).length === 0) return;
+    const keys = partitionValueKeys(snap, this.storage.url);
+    if (planAutoCompaction(snap.files, keys, settings).length === 0) return;
     this.#compacting = this.#opts.compactor!(settings).then(
       (result) => {
         r.failures = 0;
@@ -827,7 +843,12 @@ export class TableMaintenance {
    */
   async compactNow(settings: MaintenanceSettings): Promise<OptimizeResult | undefined> {
     const snap = await this.#advance();
-    const bins = planAutoCompaction(snap.files, snap.partitionColumns, settings);
+    if (compactionSkipReason(snap)) return undefined;
+    const bins = planAutoCompaction(
+      snap.files,
+      partitionValueKeys(snap, this.storage.url),
+      settings,
+    );
     if (bins.length === 0) return undefined;
     const hook = this.#opts.hook;
     const r = await compactBins(this.storage, snap, bins, {

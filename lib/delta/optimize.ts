@@ -20,7 +20,24 @@ import { encodeParquetFiles, encodeParquetParts, ParquetError, parquetSchema } f
 import { encodeAddPath, partitionDirectory } from "./partition.ts";
 import { resolveDataPath, scanFiles } from "./scan.ts";
 import { checkWritable, loadSnapshot, type Snapshot } from "./snapshot.ts";
-import { physicalName, toArrowSchema } from "./schema.ts";
+import { toArrowSchema } from "./schema.ts";
+import {
+  columnMappingMode,
+  PARQUET_FIELD_ID,
+  partitionValueKeys,
+  physicalArrowField,
+  type PhysicalLayout,
+  physicalLayout,
+} from "./column_mapping.ts";
+import {
+  MATERIALIZED_ROW_ID,
+  type MaterializedColumns,
+  materializedColumns,
+  ROW_TRACKING_PRESERVED_TAG,
+  rowIdHighWaterMark,
+  rowTrackingEnabled,
+  rowTrackingSupported,
+} from "./row_tracking.ts";
 import { StatsCollector, type StatsOptions, statsOptionsFromConfiguration } from "./stats.ts";
 import { mergeStats } from "./stats_merge.ts";
 import { maybeCheckpoint } from "./table.ts";
@@ -52,10 +69,13 @@ export interface OptimizeResult {
   numPartitionsOptimized: number;
   /** Rows rewritten. */
   numRows: number;
+  /** Why the table was left alone (nothing compacted), when it was: one line. */
+  skipped?: string;
 }
 
 /**
- * Plan bins: per partition, small files packed greedily (smallest first) up to the target size.
+ * Plan bins (`partitionColumns`: the keys of `partitionValues`, physical names with column
+ * mapping): per partition, small files packed greedily (smallest first) up to the target size.
  * A file with a deletion vector is worth a bin of its own (the rewrite drops its deleted rows);
  * files a clustering implementation wrote (`clusteringProvider` set) are left to it.
  */
@@ -124,10 +144,18 @@ export async function optimize(
   if (!(targetSize > 0)) throw new RangeError(`targetSize must be positive, got ${targetSize}`);
   const snap = await loadSnapshot(storage);
   checkWritable(snap.protocol, snap.schema, storage.url, snap.configuration);
+  const skipped = compactionSkipReason(snap);
+  if (skipped) return { ...emptyResult(), skipped };
+  // partitionValues are keyed by physical names with column mapping; the filter sees table names.
+  const keys = partitionValueKeys(snap, storage.url);
+  const logical = (f: AddAction) =>
+    Object.fromEntries(
+      snap.partitionColumns.map((c, i) => [c, f.partitionValues?.[keys[i]] ?? null]),
+    );
   const candidates = opts.partitionFilter
-    ? snap.files.filter((f) => opts.partitionFilter!(f.partitionValues ?? {}))
+    ? snap.files.filter((f) => opts.partitionFilter!(logical(f)))
     : snap.files;
-  const bins = planBins(candidates, snap.partitionColumns, targetSize);
+  const bins = planBins(candidates, keys, targetSize);
   return compactBins(storage, snap, bins, {
     targetSize,
     compression: opts.compression,
@@ -165,16 +193,10 @@ export async function compactBins(
   bins: AddAction[][],
   opts: CompactBinsOptions,
 ): Promise<OptimizeResult> {
-  const result: OptimizeResult = {
-    version: undefined,
-    numFilesAdded: 0,
-    numFilesRemoved: 0,
-    numBytesAdded: 0,
-    numBytesRemoved: 0,
-    numPartitionsOptimized: 0,
-    numRows: 0,
-  };
+  const result = emptyResult();
   if (bins.length === 0) return result;
+  const skipped = compactionSkipReason(snap);
+  if (skipped) return { ...result, skipped };
 
   const codec = opts.compression ?? "snappy";
   const dataColumns = snap.schema.fields.map((f) => f.name).filter((n) =>
@@ -184,6 +206,17 @@ export async function compactBins(
     ...statsOptionsFromConfiguration(snap.configuration),
     partitionColumns: snap.partitionColumns,
   };
+  const layout = physicalLayout(
+    columnMappingMode(snap.protocol, snap.configuration, storage.url),
+    snap.schema,
+    snap.partitionColumns,
+  );
+  // Row tracking: new files get fresh row ids at commit; with it enabled, the rows' stable ids
+  // and commit versions are materialised in them (compactionSkipReason checked the names).
+  const rowTracking = rowTrackingSupported(snap.protocol, snap.configuration);
+  const materialize = rowTrackingEnabled(snap.protocol, snap.configuration)
+    ? materializedColumns(snap.configuration)
+    : undefined;
   const now = Date.now();
   const adds: AddAction[] = [];
   const removes: RemoveAction[] = [];
@@ -195,10 +228,13 @@ export async function compactBins(
       const { bytes, stats, rows } = await rewriteBin(storage, snap, bin, dataColumns, {
         compression: codec,
         statsOpts,
+        layout,
+        materialize,
       });
+      // partitionValues as the inputs have them (physical names with column mapping).
       const values = bin[0].partitionValues ?? {};
       const dir = snap.partitionColumns.length
-        ? partitionDirectory(snap.partitionColumns, values)
+        ? partitionDirectory(layout?.partitionColumns ?? snap.partitionColumns, values)
         : "";
       const name = `part-00000-${crypto.randomUUID()}-c000.${codec}.parquet`;
       const rel = dir ? `${dir}/${name}` : name;
@@ -236,6 +272,8 @@ export async function compactBins(
       timestamp: Date.now(),
       isolationLevel: "SnapshotIsolation",
       isBlindAppend: false,
+      // Row tracking: copied rows keep their stable ids only when they are materialised.
+      ...(rowTracking ? { tags: { [ROW_TRACKING_PRESERVED_TAG]: String(!!materialize) } } : {}),
       operationMetrics: {
         numAddedFiles: String(result.numFilesAdded),
         numRemovedFiles: String(result.numFilesRemoved),
@@ -250,6 +288,7 @@ export async function compactBins(
     const committed = await commit(storage, snap.version, actions, info, {
       maxAttempts: opts.maxAttempts,
       inCommitTimestamps: inCommitTimestampsEnabled(snap.configuration),
+      rowIdHighWaterMark: rowTracking ? rowIdHighWaterMark(snap) : undefined,
     });
     result.version = committed.version;
   } catch (e) {
@@ -268,29 +307,38 @@ export async function compactBins(
 
 /**
  * One bin's rows as one new file, with its stats. Files this project wrote (the table's own
- * column types, no deletion vector, no column mapping, stats on every file) go straight from
- * Parquet to Parquet inside parquet-wasm, and the new file's stats are merged from theirs;
- * anything else is read as the table's rows, file by file, and its stats computed.
+ * column types, under their physical names and field ids with column mapping, no deletion
+ * vector, stats on every file) go straight from Parquet to Parquet inside parquet-wasm, and the
+ * new file's stats are merged from theirs; anything else, and every bin of a table with row
+ * tracking enabled (whose rows' ids are materialised), is read as the table's rows, file by
+ * file, and its stats computed.
  */
 async function rewriteBin(
   storage: Storage,
   snap: Snapshot,
   bin: AddAction[],
   dataColumns: string[],
-  opts: { compression: "snappy" | "zstd"; statsOpts: StatsOptions },
+  opts: {
+    compression: "snappy" | "zstd";
+    statsOpts: StatsOptions;
+    layout: PhysicalLayout | undefined;
+    materialize: MaterializedColumns | undefined;
+  },
 ): Promise<{ bytes: Uint8Array; stats: string; rows: number }> {
-  const merged = direct(snap, bin) ? mergeStats(bin.map((f) => f.stats), snap.schema) : undefined;
+  const layout = opts.layout;
+  const statsSchema = layout?.schema ?? snap.schema;
+  const merged = !opts.materialize && direct(bin)
+    ? mergeStats(bin.map((f) => f.stats), statsSchema)
+    : undefined;
   if (merged !== undefined) {
-    const expected = schemaSignature(
-      toArrowSchema({
-        type: "struct",
-        fields: snap.schema.fields.filter((f) => dataColumns.includes(f.name)),
-      }),
-    );
+    const dataFields = snap.schema.fields.filter((f) => dataColumns.includes(f.name));
+    const expected = layout
+      ? schemaSignature(new arrow.Schema(dataFields.map(physicalArrowField)), true)
+      : schemaSignature(toArrowSchema({ type: "struct", fields: dataFields }));
     const files = async function* (): AsyncGenerator<Uint8Array> {
       for (const f of bin) {
         const bytes = await storage.get(resolveDataPath(storage, f.path));
-        if (schemaSignature(parquetSchema(bytes)) !== expected) throw new NotDirect();
+        if (schemaSignature(parquetSchema(bytes), !!layout) !== expected) throw new NotDirect();
         yield bytes;
       }
     };
@@ -306,17 +354,25 @@ async function rewriteBin(
       if (!(e instanceof NotDirect || e instanceof ParquetError)) throw e;
     }
   }
-  const stats = new StatsCollector(snap.schema, opts.statsOpts);
+  const stats = new StatsCollector(
+    statsSchema,
+    layout ? layout.statsOptions(opts.statsOpts) : opts.statsOpts,
+  );
   let rows = 0;
+  const materialize = opts.materialize;
   const parts = async function* (): AsyncGenerator<arrow.Table> {
     for await (
       const t of scanFiles(storage, bin, snap.schema, snap.partitionColumns, {
         columns: dataColumns,
+        rowTracking: materialize,
       })
     ) {
-      stats.add(t);
-      rows += t.numRows;
-      yield t;
+      // Table columns by physical name (column mapping); the materialized row id and commit
+      // version columns (row tracking) follow under their own names, without field ids.
+      const out = layout ? withPhysicalColumns(t, layout, dataColumns.length) : t;
+      stats.add(out);
+      rows += out.numRows;
+      yield out;
     }
   };
   const bytes = await encodeParquetParts(parts(), {
@@ -339,22 +395,77 @@ const COMPACTED_ROW_GROUP_BYTES = 16 * 1024 * 1024;
 /** A file of the bin is not one the direct rewrite can copy. */
 class NotDirect extends Error {}
 
-/** Whether a bin may be rewritten without reading its rows: plain files of a plain table. */
-function direct(snap: Snapshot, bin: AddAction[]): boolean {
-  const mapping = snap.configuration["delta.columnMapping.mode"];
-  if (mapping !== undefined && mapping !== null && mapping !== "none") return false;
-  if (snap.schema.fields.some((f) => physicalName(f) !== f.name)) return false;
+/** Whether a bin may be rewritten without reading its rows: no deletion vector to apply. */
+function direct(bin: AddAction[]): boolean {
   return bin.every((f) => f.deletionVector === undefined || f.deletionVector === null);
 }
 
 /**
  * Names and types of a schema's fields, nested ones included (not nullability: files keep what
- * their writer declared, and the rows were checked against the table when they were appended).
+ * their writer declared, and the rows were checked against the table when they were appended),
+ * and with `fieldIds` (column mapping) the Parquet field id of each.
  */
-function schemaSignature(schema: arrow.Schema): string {
+function schemaSignature(schema: arrow.Schema, fieldIds = false): string {
   const field = (f: arrow.Field): string =>
-    `${JSON.stringify(f.name)}:${f.type}${
-      f.type.children?.length ? `<${f.type.children.map(field).join(",")}>` : ""
-    }`;
+    `${JSON.stringify(f.name)}${
+      fieldIds ? `#${f.metadata.get(PARQUET_FIELD_ID) ?? ""}` : ""
+    }:${f.type}${f.type.children?.length ? `<${f.type.children.map(field).join(",")}>` : ""}`;
   return schema.fields.map(field).join(",");
+}
+
+/** A scanned part (table columns first, then any materialized ones) with the data file's columns. */
+function withPhysicalColumns(
+  t: arrow.Table,
+  layout: PhysicalLayout,
+  tableColumns: number,
+): arrow.Table {
+  if (t.schema.fields.length === tableColumns) return layout.toPhysical(t);
+  const head = layout.toPhysical(t.selectAt(range(tableColumns)));
+  const tailFields = t.schema.fields.slice(tableColumns);
+  const fields = [...head.schema.fields, ...tailFields];
+  const schema = new arrow.Schema(fields);
+  const batches = head.batches.map((b, i) =>
+    new arrow.RecordBatch(
+      schema,
+      arrow.makeData({
+        type: new arrow.Struct(fields),
+        length: b.numRows,
+        nullCount: 0,
+        children: [...b.data.children, ...t.batches[i].data.children.slice(tableColumns)],
+      }),
+    )
+  );
+  return new arrow.Table(schema, batches);
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+function emptyResult(): OptimizeResult {
+  return {
+    version: undefined,
+    numFilesAdded: 0,
+    numFilesRemoved: 0,
+    numBytesAdded: 0,
+    numBytesRemoved: 0,
+    numPartitionsOptimized: 0,
+    numRows: 0,
+  };
+}
+
+/**
+ * Why compaction must leave a table alone, or undefined: row tracking enabled without the
+ * materialized column names in its configuration (rewritten rows could not keep their row ids).
+ */
+export function compactionSkipReason(snap: Snapshot): string | undefined {
+  if (
+    rowTrackingEnabled(snap.protocol, snap.configuration) &&
+    !materializedColumns(snap.configuration)
+  ) {
+    return `compaction of '${snap.storage.url}' skipped: it has row tracking enabled but no ` +
+      `materialized row id/commit version column names (${MATERIALIZED_ROW_ID}), so rewritten ` +
+      `rows could not keep their row ids; run OPTIMIZE with Spark`;
+  }
+  return undefined;
 }

@@ -4,8 +4,8 @@
  * and yield one Arrow table per file, columns in table-schema order (or the projection's order).
  *
  * Column mapping: columns and partition values are looked up by their physical names
- * (`delta.columnMapping.physicalName`), so column-mapped tables read correctly once the snapshot
- * lets them through (snapshot.ts refuses reader version 2 today). Spark INT96 timestamps beyond
+ * (`delta.columnMapping.physicalName`), so column-mapped tables read correctly. Spark INT96
+ * timestamps beyond
  * 1677–2262 are recovered with the file's stats (see {@link repairInt96}).
  *
  * Physical types: a column may be stored in any layout its logical type allows (large, view and
@@ -47,6 +47,14 @@ export interface ScanOptions {
   partitionFilter?: (values: Record<string, string | null>) => boolean;
   /** Apply deletion vectors (default true); false refuses files that have one. */
   deletionVectors?: boolean;
+  /**
+   * Row tracking: also return each row's stable row id and row commit version (PROTOCOL.md "Row
+   * Tracking": the file's materialized value when there is one, else `baseRowId` + the row's
+   * position in the file, and `defaultRowCommitVersion`), as non-null Int64 columns after the
+   * others, named after the table's materialized columns. A file without `baseRowId` (or
+   * `defaultRowCommitVersion`) for a row that needs it fails the scan.
+   */
+  rowTracking?: { rowId: string; commitVersion: string };
 }
 
 /** Thrown when a data file cannot be read as part of the table; names the file and column. */
@@ -126,6 +134,8 @@ export async function* scanFiles(
   const partSet = new Set(partitionColumns);
   const outSchema = new arrow.Schema(fields.map(toArrowField));
   const dataCols = fields.filter((f) => !partSet.has(f.name)).map(physicalName);
+  const tracked = opts.rowTracking;
+  const readCols = tracked ? [...dataCols, tracked.rowId, tracked.commitVersion] : dataCols;
   const partFields = schema.fields.filter((f) => partSet.has(f.name));
 
   for (const add of files) {
@@ -154,20 +164,33 @@ export async function* scanFiles(
     let fileTable: arrow.Table;
     try {
       const fileSchema = parquetSchema(bytes);
-      fileTable = decodeParquet(bytes, { columns: fileColumns(fileSchema, dataCols) });
+      fileTable = decodeParquet(bytes, { columns: fileColumns(fileSchema, readCols) });
       fileTable = repairInt96(fileTable, fileSchema, add.stats, rel);
     } catch (e) {
       if (e instanceof ScanError) throw e;
       throw new ScanError(`cannot read data file '${rel}': ${(e as Error).message}`);
     }
-    if (deleted && deleted.length > 0) fileTable = dropRows(fileTable, deleted, rel);
-    yield assemble(fileTable, fields, partSet, pv, outSchema, rel);
+    const ids = tracked ? stableRowIds(fileTable, add, tracked, rel) : undefined;
+    if (deleted && deleted.length > 0) {
+      const keep = keptRows(fileTable.numRows, deleted, rel);
+      fileTable = takeRows(fileTable, keep);
+      if (ids) {
+        ids.rowIds = BigInt64Array.from(keep, (i) => ids.rowIds[i]);
+        ids.versions = BigInt64Array.from(keep, (i) => ids.versions[i]);
+      }
+    }
+    const out = assemble(fileTable, fields, partSet, pv, outSchema, rel);
+    yield ids
+      ? withInt64Columns(out, [[tracked!.rowId, ids.rowIds], [
+        tracked!.commitVersion,
+        ids.versions,
+      ]])
+      : out;
   }
 }
 
-/** Remove the rows at the given sorted positions (a deletion vector) from a file's table. */
-function dropRows(table: arrow.Table, deleted: number[], rel: string): arrow.Table {
-  const n = table.numRows;
+/** The positions a deletion vector (sorted positions) keeps in a file of `n` rows. */
+function keptRows(n: number, deleted: number[], rel: string): number[] {
   if (deleted[deleted.length - 1] >= n) {
     throw new ScanError(
       `file '${rel}': its deletion vector names row ${deleted.at(-1)} but the file has ${n} rows`,
@@ -179,7 +202,84 @@ function dropRows(table: arrow.Table, deleted: number[], rel: string): arrow.Tab
     if (d < deleted.length && deleted[d] === i) d++;
     else keep.push(i);
   }
-  return takeRows(table, keep);
+  return keep;
+}
+
+/** Int64 values of a file column (null where null), or undefined when the file lacks it. */
+function int64Values(table: arrow.Table, name: string): (bigint | null)[] | undefined {
+  const i = table.schema.fields.findIndex((f) => f.name === name);
+  if (i < 0) return undefined;
+  const col = table.getChildAt(i)!;
+  const out: (bigint | null)[] = new Array(table.numRows);
+  for (let r = 0; r < table.numRows; r++) {
+    const v = col.get(r);
+    out[r] = v === null || v === undefined ? null : BigInt(v);
+  }
+  return out;
+}
+
+/** The stable row id and row commit version of every row of a file (before deletion vectors). */
+function stableRowIds(
+  fileTable: arrow.Table,
+  add: AddAction,
+  names: { rowId: string; commitVersion: string },
+  rel: string,
+): { rowIds: BigInt64Array; versions: BigInt64Array } {
+  const n = fileTable.numRows;
+  const matIds = int64Values(fileTable, names.rowId);
+  const matVersions = int64Values(fileTable, names.commitVersion);
+  const base = add.baseRowId === undefined || add.baseRowId === null
+    ? undefined
+    : BigInt(add.baseRowId);
+  const version = add.defaultRowCommitVersion === undefined || add.defaultRowCommitVersion === null
+    ? undefined
+    : BigInt(add.defaultRowCommitVersion);
+  const rowIds = new BigInt64Array(n);
+  const versions = new BigInt64Array(n);
+  for (let i = 0; i < n; i++) {
+    const id = matIds?.[i] ?? (base === undefined ? undefined : base + BigInt(i));
+    const v = matVersions?.[i] ?? version;
+    if (id === undefined || v === undefined) {
+      throw new ScanError(
+        `file '${rel}': row ${i} has no row id or row commit version (its add has no ` +
+          `baseRowId/defaultRowCommitVersion and the file no materialized value; feature rowTracking)`,
+      );
+    }
+    rowIds[i] = id;
+    versions[i] = v;
+  }
+  return { rowIds, versions };
+}
+
+/** A table with non-null Int64 columns appended (values for all its rows, in order). */
+function withInt64Columns(table: arrow.Table, cols: [string, BigInt64Array][]): arrow.Table {
+  const fields = [
+    ...table.schema.fields,
+    ...cols.map(([name]) => new arrow.Field(name, new arrow.Int64(), true)),
+  ];
+  const schema = new arrow.Schema(fields);
+  let at = 0;
+  const batches = table.batches.map((b) => {
+    const extra = cols.map(([, values]) =>
+      arrow.makeData({
+        type: new arrow.Int64(),
+        length: b.numRows,
+        nullCount: 0,
+        data: values.subarray(at, at + b.numRows),
+      })
+    );
+    at += b.numRows;
+    return new arrow.RecordBatch(
+      schema,
+      arrow.makeData({
+        type: new arrow.Struct(fields),
+        length: b.numRows,
+        nullCount: 0,
+        children: [...b.data.children, ...extra],
+      }),
+    );
+  });
+  return new arrow.Table(schema, batches);
 }
 
 /** The file columns to read: the wanted names as the file spells them (Spark matches case-insensitively). */

@@ -270,11 +270,18 @@ export function schemaFeatures(schema: StructType): string[] {
   return ntz ? ["timestampNtz"] : [];
 }
 
+/** Options of {@link validateSchema} and {@link toDeltaSchema}. */
+export interface SchemaValidation {
+  /** The table uses column mapping: any non-empty name is allowed (still unique ignoring case). */
+  columnMapping?: boolean;
+}
+
 /**
  * Check the column names of a schema (nested too) the way Delta does without column mapping:
  * no space `,` `;` `{` `}` `(` `)` newline tab `=`, non-empty, unique ignoring case per struct.
+ * With column mapping only the last two rules hold.
  */
-export function validateSchema(schema: StructType): void {
+export function validateSchema(schema: StructType, opts: SchemaValidation = {}): void {
   const visit = (t: DeltaType, path: string): void => {
     if (typeof t === "string") return;
     if (t.type === "array") return visit(t.elementType, `${path}.element`);
@@ -288,7 +295,7 @@ export function validateSchema(schema: StructType): void {
       if (f.name.length === 0) {
         throw new SchemaError(`a column under '${path || "<root>"}' has an empty name`);
       }
-      if (INVALID_NAME_CHARS.test(f.name)) {
+      if (!opts.columnMapping && INVALID_NAME_CHARS.test(f.name)) {
         throw new SchemaError(
           `column '${full}': names may not contain space , ; { } ( ) newline tab or = ` +
             `(Delta needs column mapping for those); rename the column`,
@@ -476,12 +483,12 @@ function fromArrowField(f: arrow.Field, column: string): StructField {
  * schemaToString(s); // {"type":"struct","fields":[{"name":"id","type":"long","nullable":false,"metadata":{}}]}
  * ```
  */
-export function toDeltaSchema(schema: arrow.Schema): StructType {
+export function toDeltaSchema(schema: arrow.Schema, opts: SchemaValidation = {}): StructType {
   const s: StructType = {
     type: "struct",
     fields: schema.fields.map((f) => fromArrowField(f, f.name)),
   };
-  validateSchema(s);
+  validateSchema(s, opts);
   return s;
 }
 

@@ -50,13 +50,14 @@ import {
 } from "./log.ts";
 import { parseSchemaString, type StructType } from "./schema.ts";
 import { refuseComputedColumns, SUPPORTED_WRITER_FEATURES } from "./features.ts";
+import { checkColumnMapping, columnMappingMode } from "./column_mapping.ts";
 
 /** Reader features this library implements. */
 export const SUPPORTED_READER_FEATURES: ReadonlySet<string> = new Set([
   "timestampNtz",
   "vacuumProtocolCheck",
-  // scan.ts applies deletion vectors and maps physical column names. Tables with deletion
-  // vectors are writable too (features.ts); column mapping stays read only.
+  // scan.ts applies deletion vectors and maps physical column names. Tables with either are
+  // writable too (features.ts).
   "deletionVectors",
   "columnMapping",
   // UUID-named and classic V2 checkpoints with sidecars (checkpoint.ts).
@@ -188,24 +189,21 @@ export function checkWritable(
   protocol: Protocol,
   schema: StructType,
   table: string,
-  _configuration: Record<string, string> = {},
+  configuration: Record<string, string> = {},
 ): void {
   checkReadable(protocol, table);
   const w = protocol.minWriterVersion;
-  const legacy: Record<number, string> = {
-    5: "columnMapping",
-    6: "identityColumns",
-  };
   if (w > 7) throw new UnsupportedFeatureError(`writerVersion ${w}`, "write", table);
   refuseComputedColumns(protocol, schema, table);
-  // Writer version 3 is CHECK constraints and 4 adds change data feed (without generated
-  // columns): both are enforced or honoured by appends.
-  if (w === 5 || w === 6) throw new UnsupportedFeatureError(legacy[w], "write", table);
+  // Writer versions 3 (CHECK constraints), 4 (change data feed, without generated columns) and
+  // 5 (column mapping) are enforced or honoured by appends (constraints.ts, column_mapping.ts).
+  if (w === 6) throw new UnsupportedFeatureError("identityColumns", "write", table);
   if (w === 7) {
     for (const f of protocol.writerFeatures ?? []) {
       if (!SUPPORTED_WRITER_FEATURES.has(f)) throw new UnsupportedFeatureError(f, "write", table);
     }
   }
+  checkColumnMapping(schema, columnMappingMode(protocol, configuration, table), table);
 }
 
 /** Make commit times monotonic the way Spark does: a time ≤ the previous becomes previous + 1 ms. */

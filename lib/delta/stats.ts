@@ -71,7 +71,8 @@ function splitTopLevel(s: string, sep: string): string[] {
   return out;
 }
 
-function parseColumnPath(name: string): string[] {
+/** Split a dotted column path (backticks quote a part, as in `delta.dataSkippingStatsColumns`). */
+export function parseColumnPath(name: string): string[] {
   return splitTopLevel(name, ".").map((p) =>
     p.trim().replace(/^`(.*)`$/, "$1").replace(/``/g, "`")
   );

@@ -39,7 +39,24 @@ import {
 import { inCommitTimestampsEnabled, propertyFeatures, withTightBounds } from "./features.ts";
 import { listLog } from "./log.ts";
 import { encodeParquet } from "./parquet.ts";
-import { encodeAddPath, splitByPartition, validatePartitionColumns } from "./partition.ts";
+import {
+  encodeAddPath,
+  partitionDirectory,
+  splitByPartition,
+  validatePartitionColumns,
+} from "./partition.ts";
+import {
+  assignColumnMapping,
+  COLUMN_MAPPING_MAX_ID,
+  columnMappingMode,
+  maxColumnId,
+  physicalLayout,
+} from "./column_mapping.ts";
+import {
+  ROW_TRACKING_PRESERVED_TAG,
+  rowIdHighWaterMark,
+  rowTrackingSupported,
+} from "./row_tracking.ts";
 import { scanFiles } from "./scan.ts";
 import {
   schemaFeatures,
@@ -337,28 +354,43 @@ async function writeFiles(
     ...statsOptionsFromConfiguration(snap.configuration),
     partitionColumns: snap.partitionColumns,
   };
+  // Column mapping: files hold physical names and field ids; stats and partition values are
+  // keyed by physical names (column_mapping.ts).
+  const layout = physicalLayout(
+    columnMappingMode(snap.protocol, snap.configuration, storage.url),
+    schema,
+    snap.partitionColumns,
+  );
   const adds: AddAction[] = [];
   for (const group of splitByPartition(data, schema, snap.partitionColumns)) {
     const t = group.table;
     const bytesPerRow = Math.max(1, arrowBytes(t) / Math.max(1, t.numRows));
     const rowsPerFile = Math.max(1, Math.floor(target / bytesPerRow));
+    const values = layout ? layout.partitionValues(group.values) : group.values;
+    const directory = layout && snap.partitionColumns.length
+      ? partitionDirectory(layout.partitionColumns, values)
+      : group.directory;
     for (let start = 0; start < t.numRows; start += rowsPerFile) {
-      const chunk = t.slice(start, Math.min(t.numRows, start + rowsPerFile));
+      const rows = t.slice(start, Math.min(t.numRows, start + rowsPerFile));
+      const chunk = layout ? layout.toPhysical(rows) : rows;
       const bytes = encodeParquet(chunk, {
         compression: codec,
         rowGroupSize: opts.rowGroupSize,
         statistics: opts.parquetStatistics,
       });
       const name = `part-00000-${crypto.randomUUID()}-c000.${codec}.parquet`;
-      const rel = group.directory ? `${group.directory}/${name}` : name;
+      const rel = directory ? `${directory}/${name}` : name;
       await storage.put(rel, bytes);
+      const stats = layout
+        ? computeStats(chunk, layout.schema, layout.statsOptions(statsOpts))
+        : computeStats(chunk, schema, statsOpts);
       adds.push({
         path: encodeAddPath(rel),
-        partitionValues: group.values,
+        partitionValues: values,
         size: bytes.length,
         modificationTime: Date.now(),
         dataChange: true,
-        stats: withTightBounds(computeStats(chunk, schema, statsOpts), snap.protocol),
+        stats: withTightBounds(stats, snap.protocol),
       });
     }
   }
@@ -430,16 +462,21 @@ async function write(
     : [];
   const numRows = conformed?.numRows ?? 0;
   const actions: Action[] = [
-    ...(evolved ? [{ metaData: evolvedMetadata(snap, evolved.schema) }] : []),
+    ...(evolved
+      ? [{ metaData: evolvedMetadata(snap, evolved.schema, evolved.configuration) }]
+      : []),
     ...txns.map((txn) => ({ txn })),
     ...removes.map((remove) => ({ remove })),
     ...adds.map((add) => ({ add })),
   ];
+  const rowTracking = rowTrackingSupported(snap.protocol, snap.configuration);
   const info: CommitInfo = makeCommitInfo(opts.operation ?? "WRITE", {
     mode,
     partitionBy: JSON.stringify(snap.partitionColumns),
     ...stringParams(opts.operationParameters),
   }, {
+    // Row tracking: an append copies no row, so every stable row id is "preserved".
+    ...(rowTracking && adds.length ? { tags: { [ROW_TRACKING_PRESERVED_TAG]: "true" } } : {}),
     // Taken after the data files are written, so the commit time is close to the commit file's
     // mtime (which Spark uses for history and timestampAsOf) even when the write takes long.
     timestamp: Date.now(),
@@ -458,11 +495,16 @@ async function write(
     currentTxns: snap.txns,
     readsWholeTable: mode === "Overwrite",
     inCommitTimestamps: inCommitTimestampsEnabled(snap.configuration),
+    rowIdHighWaterMark: rowTracking && adds.length ? rowIdHighWaterMark(snap) : undefined,
   });
   if (opts.checkpoint !== false) {
     await maybeCheckpoint(storage, result.version, snap.configuration, cache);
   }
-  return { version: result.version, files: adds, numRows, attempts: result.attempts };
+  // The adds as committed (with row ids on row-tracking tables).
+  const files = rowTracking
+    ? result.actions.filter((a) => "add" in a).map((a) => (a as { add: AddAction }).add)
+    : adds;
+  return { version: result.version, files, numRows, attempts: result.attempts };
 }
 
 /** The table schema plus the columns of `incoming` it lacks, or undefined when it lacks none. */
@@ -470,9 +512,12 @@ function mergeColumns(
   snap: Snapshot,
   incoming: arrow.Schema,
   table: string,
-): { schema: StructType; added: StructField[] } | undefined {
+):
+  | { schema: StructType; added: StructField[]; configuration?: Record<string, string> }
+  | undefined {
   const have = new Map(snap.schema.fields.map((f) => [f.name, f]));
-  const added: StructField[] = [];
+  const mapped = columnMappingMode(snap.protocol, snap.configuration, table) !== "none";
+  let added: StructField[] = [];
   for (const f of incoming.fields) {
     const old = have.get(f.name);
     if (old) {
@@ -493,19 +538,19 @@ function mergeColumns(
           `nullable columns can be added (the rows already written read them as null)`,
       );
     }
-    added.push(...toDeltaSchema(new arrow.Schema([f])).fields);
+    added.push(...toDeltaSchema(new arrow.Schema([f]), { columnMapping: mapped }).fields);
   }
   if (added.length === 0) return undefined;
-  const mode = snap.configuration["delta.columnMapping.mode"];
-  if (mode !== undefined && mode !== "none") {
-    throw new SchemaMismatchError(
-      added[0].name,
-      `cannot add column '${added[0].name}' to '${table}': it uses column mapping ('${mode}'), ` +
-        `which this library does not write`,
-    );
+  let configuration: Record<string, string> | undefined;
+  if (mapped) {
+    // New columns (nested fields too) get the next ids and fresh physical names.
+    const assigned = assignColumnMapping(added, maxColumnId(snap.schema, snap.configuration));
+    added = assigned.fields;
+    configuration = { ...snap.configuration, [COLUMN_MAPPING_MAX_ID]: String(assigned.maxId) };
   }
   const schema: StructType = { type: "struct", fields: [...snap.schema.fields, ...added] };
-  validateSchema(schema); // names Delta accepts, unique ignoring case
+  // Names Delta accepts (any name with column mapping), unique ignoring case.
+  validateSchema(schema, { columnMapping: mapped });
   const p = snap.protocol;
   for (const feature of schemaFeatures(schema)) {
     if (!p.readerFeatures?.includes(feature) || !p.writerFeatures?.includes(feature)) {
@@ -516,12 +561,23 @@ function mergeColumns(
       );
     }
   }
-  return { schema, added };
+  return { schema, added, configuration };
 }
 
-/** The table's metaData with a new schema (same id, name, description, partitioning, properties). */
-function evolvedMetadata(snap: Snapshot, schema: StructType): Metadata {
-  return { ...snap.metadata, schemaString: schemaToString(schema) };
+/**
+ * The table's metaData with a new schema (same id, name, description, partitioning, properties;
+ * the properties replaced when given: column mapping's maxColumnId).
+ */
+function evolvedMetadata(
+  snap: Snapshot,
+  schema: StructType,
+  configuration?: Record<string, string>,
+): Metadata {
+  return {
+    ...snap.metadata,
+    schemaString: schemaToString(schema),
+    ...(configuration ? { configuration } : {}),
+  };
 }
 
 /** What {@link addColumns} committed. */
@@ -572,7 +628,7 @@ export async function addColumns(
         storage,
         snap.version,
         [{
-          metaData: evolvedMetadata(snap, evolved.schema),
+          metaData: evolvedMetadata(snap, evolved.schema, evolved.configuration),
         }],
         info,
         {

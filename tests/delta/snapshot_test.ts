@@ -186,23 +186,21 @@ Deno.test("reader features we lack are refused with the feature named", () =>
     assert.equal((await snapshot(dir, { version: 0 })).version, 0, "older versions stay readable");
   }));
 
-Deno.test("column mapping: read (scan handles it), writes refused; deletion vectors: read and written", () =>
+Deno.test("column mapping (legacy (2,5)): read and written (column_mapping_test.ts); deletion vectors: read and written", () =>
   withTempDir(async (dir) => {
     const t = await createTable(dir, ordersSchema());
     await setProtocol(dir, { minReaderVersion: 2, minWriterVersion: 5 });
     assert.equal((await snapshot(dir)).version, 1);
-    await assert.rejects(
-      () => t.append(orders(1)),
-      (e: unknown) => e instanceof UnsupportedFeatureError && e.feature === "columnMapping",
-    );
+    // No delta.columnMapping.mode: mode none, plain names.
+    assert.equal((await t.append(orders(1))).version, 2);
     await setProtocol(dir, {
       minReaderVersion: 3,
       minWriterVersion: 7,
       readerFeatures: ["deletionVectors"],
       writerFeatures: ["deletionVectors"],
     });
-    assert.equal((await snapshot(dir)).version, 2);
-    assert.equal((await t.append(orders(1))).version, 3);
+    assert.equal((await snapshot(dir)).version, 3);
+    assert.equal((await t.append(orders(1))).version, 4);
   }));
 
 Deno.test("writer features we lack are refused before any file is written", () =>
@@ -211,11 +209,11 @@ Deno.test("writer features we lack are refused before any file is written", () =
     await setProtocol(dir, {
       minReaderVersion: 1,
       minWriterVersion: 7,
-      writerFeatures: ["appendOnly", "invariants", "rowTracking"],
+      writerFeatures: ["appendOnly", "invariants", "typeWidening"],
     });
     await assert.rejects(
       () => t.append(orders(1)),
-      (e: unknown) => e instanceof UnsupportedFeatureError && e.feature === "rowTracking",
+      (e: unknown) => e instanceof UnsupportedFeatureError && e.feature === "typeWidening",
     );
     await setProtocol(dir, { minReaderVersion: 1, minWriterVersion: 6 });
     await assert.rejects(

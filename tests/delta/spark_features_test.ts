@@ -1,16 +1,23 @@
 /**
  * Our writer on tables with the writer features Databricks turns on (deletion vectors, change
- * data feed, in-commit timestamps, liquid clustering + domain metadata), against Apache Spark +
- * delta-spark and delta-rs, with ONE Spark run (tests/interop/spark_features.py):
+ * data feed, in-commit timestamps, liquid clustering + domain metadata, column mapping, row
+ * tracking), against Apache Spark + delta-spark and delta-rs, with ONE Spark run
+ * (tests/interop/spark_features.py):
  *
  * 1. Spark creates each table with the feature on and inserts orders_cleaned rows (a staging
- *    table our writer made); on the deletion-vector tables it deletes rows, so a file has a DV.
- * 2. Our writer appends orders_cleaned rows to each; on the DV tables it writes a checkpoint
- *    (the DV of the live file in it) and runs OPTIMIZE (the file with a DV rewritten without its
- *    deleted rows). Generated and identity columns must be refused with their one-line message.
+ *    table our writer made); on the deletion-vector tables it deletes rows, so a file has a DV;
+ *    on the column-mapping (name mode) table it renames a column to a name only column mapping
+ *    allows.
+ * 2. Our writer appends orders_cleaned rows to each (on the id-mode table with a new struct
+ *    column: schema evolution gives it fresh ids); on the DV, column-mapping and row-tracking
+ *    tables it writes a checkpoint and runs OPTIMIZE (a file with a DV rewritten without its
+ *    deleted rows; column-mapped files under physical names and field ids; row-tracked rows
+ *    keeping their row ids in the materialized columns). Generated and identity columns must be
+ *    refused with their one-line message.
  * 3. Spark reads every row (latest, and the checkpointed version), the change feed (our append
- *    is inserts, our OPTIMIZE no change) and the history (our in-commit timestamps); then Spark
- *    writes again (INSERT, and OPTIMIZE on clustered tables) and reads again.
+ *    is inserts, our OPTIMIZE no change), the history (our in-commit timestamps) and the row ids
+ *    and row commit versions (distinct, ours at our version, unchanged by our OPTIMIZE); then
+ *    Spark writes again (INSERT, and OPTIMIZE on clustered tables) and reads again.
  * 4. delta-rs and our reader read the final tables.
  *
  * CHECK constraints: Spark adds them (ALTER TABLE … ADD CONSTRAINT) to an orders_cleaned table;
@@ -26,11 +33,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as arrow from "apache-arrow";
 import {
+  type AddAction,
   append,
   checkpointStateOf,
   createTable,
   loadSnapshot,
   optimize,
+  parquetSchema,
   read,
   readCommit,
   type RemoveAction,
@@ -144,6 +153,16 @@ interface Spec {
   clusterBy?: string[];
   delete?: string;
   extraColumns?: string[];
+  /** Spark's PARTITIONED BY columns. */
+  partitionBy?: string[];
+  /** Columns Spark renames after its insert (column mapping): old → new name. */
+  rename?: Record<string, string>;
+  /** Our append adds the nullable struct column `extra` (mergeSchema). */
+  addColumn?: boolean;
+  /** Our writer checkpoints and runs OPTIMIZE after its append. */
+  optimize?: boolean;
+  /** Spark reads `_metadata.row_id` and `_metadata.row_commit_version`. */
+  rowTracking?: boolean;
   /** For refused tables: the message our append must fail with. */
   refused?: RegExp;
   /** CHECK constraints Spark adds (name → SQL). */
@@ -182,6 +201,25 @@ const SPECS: Spec[] = [
     empty: true,
     refused:
       /^cannot write Delta table '.*': CHECK constraint short_city \(length ?\( ?city ?\) < 40\) is outside the SQL subset this writer enforces \(the function call length\(…\).*\); write this table with Spark, or drop the constraint/,
+  },
+  {
+    name: "colmap_name",
+    properties: { "delta.columnMapping.mode": "name" },
+    partitionBy: ["state"],
+    rename: { city: "customer city" },
+    optimize: true,
+  },
+  {
+    name: "colmap_id",
+    properties: { "delta.columnMapping.mode": "id" },
+    addColumn: true,
+    optimize: true,
+  },
+  {
+    name: "rowtracking",
+    properties: { "delta.enableRowTracking": "true" },
+    optimize: true,
+    rowTracking: true,
   },
   {
     name: "generated",
@@ -251,10 +289,118 @@ function startSpark(manifestFile: string) {
   };
 }
 
+const EXTRA = new arrow.Struct([
+  new arrow.Field("note", new arrow.Utf8(), true),
+  new arrow.Field("n", new arrow.Int64(), true),
+]);
+
+/** Rows as a spec's table holds them: renamed columns, and (ours) the added `extra` column. */
+function reshape(t: arrow.Table, s: Spec): arrow.Table {
+  const fields = t.schema.fields.map((f) => f.clone({ name: s.rename?.[f.name] ?? f.name }));
+  if (s.addColumn) fields.push(new arrow.Field("extra", EXTRA, true));
+  const schema = new arrow.Schema(fields);
+  let at = 0;
+  return new arrow.Table(
+    schema,
+    t.batches.map((b) => {
+      const children = [...b.data.children];
+      if (s.addColumn) {
+        const values = Array.from(
+          { length: b.numRows },
+          (_, i) => ({ note: `n${at + i}`, n: BigInt(at + i) }),
+        );
+        children.push(arrow.vectorFromArray(values, EXTRA).data[0]);
+      }
+      at += b.numRows;
+      return new arrow.RecordBatch(
+        schema,
+        arrow.makeData({
+          type: new arrow.Struct(fields),
+          length: b.numRows,
+          nullCount: 0,
+          children,
+        }),
+      );
+    }),
+  );
+}
+
+/** Canonical rows another writer wrote, as a spec's table reads them. */
+function reshapeRows(rows: Row[], s: Spec): Row[] {
+  return rows.map((r) => {
+    const o: Row = {};
+    for (const [k, v] of Object.entries(r)) o[s.rename?.[k] ?? k] = v;
+    if (s.addColumn) o.extra = null;
+    return o;
+  });
+}
+
+/** Row tracking as Spark reads it: item_id → [row_id, row_commit_version]. */
+function rowIdMap(
+  rows: (string | null)[][] | undefined,
+  what: string,
+): Map<string, [string, string]> {
+  assert.ok(rows, `${what}: no row ids`);
+  const m = new Map(
+    rows.map(([item, id, v]) => [String(item), [String(id), String(v)] as [string, string]]),
+  );
+  assert.equal(m.size, rows.length, `${what}: one row per item`);
+  assert.equal(new Set(rows.map((r) => r[1])).size, rows.length, `${what}: distinct row ids`);
+  assert.ok(rows.every((r) => r[1] !== null && r[2] !== null), `${what}: every row has ids`);
+  return m;
+}
+
 function same(actual: Row[] | undefined, expected: Row[], what: string) {
   assert.ok(actual, `${what}: no rows`);
   assert.equal(actual.length, expected.length, `${what}: row count`);
   assert.deepEqual(sortRows(actual).map(stableJson), sortRows(expected).map(stableJson), what);
+}
+
+/**
+ * What our append committed on a column-mapped or row-tracked table: partition values and stats
+ * keyed by physical names, field ids in the files, row ids above Spark's.
+ */
+async function ourMappedAppend(
+  path: string,
+  s: Spec,
+  files: AddAction[],
+  version: number,
+  sparkRows: number,
+) {
+  const st = openStorage(path);
+  const snap = await loadSnapshot(st);
+  const mode = snap.configuration["delta.columnMapping.mode"];
+  if (mode === "name" || mode === "id") {
+    const byName = new Map(snap.schema.fields.map((f) => [f.name, f]));
+    const phys = (n: string) => String(byName.get(n)!.metadata["delta.columnMapping.physicalName"]);
+    for (const f of files) {
+      assert.deepEqual(
+        Object.keys(f.partitionValues),
+        (s.partitionBy ?? []).map(phys),
+        `${s.name}: partitionValues by physical name`,
+      );
+      const stats = JSON.parse(f.stats!);
+      assert.ok(phys("order_id") in stats.minValues, `${s.name}: stats by physical name`);
+      const fields = parquetSchema(await st.get(decodeURIComponent(f.path))).fields;
+      const orderId = fields.find((x) => x.name === phys("order_id"));
+      assert.equal(
+        orderId?.metadata.get("PARQUET:field_id"),
+        String(byName.get("order_id")!.metadata["delta.columnMapping.id"]),
+        `${s.name}: field ids in the file`,
+      );
+    }
+    if (s.addColumn) {
+      const extra = byName.get("extra")!;
+      const id = Number(extra.metadata["delta.columnMapping.id"]);
+      assert.equal(Number(snap.configuration["delta.columnMapping.maxColumnId"]), id + 2);
+      assert.match(phys("extra"), /^col-/);
+    }
+  }
+  if (s.rowTracking) {
+    assert.ok(files.every((f) => f.baseRowId !== undefined), `${s.name}: baseRowId`);
+    assert.ok(files.every((f) => f.defaultRowCommitVersion === version));
+    assert.ok(Number(files[0].baseRowId) >= sparkRows, `${s.name}: above Spark's row ids`);
+  }
 }
 
 /** Every commit of the log: commitInfo first with an in-commit timestamp, strictly increasing. */
@@ -317,14 +463,18 @@ Deno.test({
           assert.equal(err.message.includes("\n"), false, "one line");
           continue;
         }
-        const rowsSpark = s.delete ? rowsA.filter((r) => !deleted(r)) : rowsA;
+        const rowsSpark = reshapeRows(s.delete ? rowsA.filter((r) => !deleted(r)) : rowsA, s);
         if (s.delete) {
           assert.ok(created.tables[s.name].filesWithDv >= 1, `${s.name}: Spark's DELETE left a DV`);
         }
-        const w = await append(path(s.name), b);
+        const ours = reshape(b, s);
+        const w = await append(path(s.name), ours, { mergeSchema: s.addColumn });
         assert.equal(w.files.every((f) => f.deletionVector === undefined), true);
         appendVersion.set(s.name, w.version);
-        expectedAfterUs.set(s.name, [...rowsSpark, ...rowsB]);
+        expectedAfterUs.set(s.name, [...rowsSpark, ...rowsOf(ours)]);
+        if (s.properties?.["delta.columnMapping.mode"] || s.rowTracking) {
+          await ourMappedAppend(path(s.name), s, w.files, w.version, rowsA.length);
+        }
         if (s.constraints) {
           // A violating row refuses the plain append whole, naming the constraint, as Spark.
           const bad = await cleanedRows(40, 42, (o) => {
@@ -338,11 +488,11 @@ Deno.test({
           );
           // The cleaned stream dead-letters the violating orders, writes the rest.
           const added = await sinkOnConstraints(path(s.name), path("constraints_dead"));
-          const ours = rowsOf(await read(path(s.name)));
-          const fromSink = ours.filter((r) => Number(r.kafka_partition) === 7);
+          const now = rowsOf(await read(path(s.name)));
+          const fromSink = now.filter((r) => Number(r.kafka_partition) === 7);
           const noIngest = (rows: Row[]) => rows.map((r) => ({ ...r, ingested_at: 0 }));
           same(noIngest(fromSink), noIngest(added), `${s.name}: the sink's good orders`);
-          expectedAfterUs.set(s.name, [...rowsSpark, ...rowsB, ...fromSink]);
+          expectedAfterUs.set(s.name, [...rowsSpark, ...rowsOf(ours), ...fromSink]);
           // The probe: our writer does with NULL and 0 what Spark did.
           const probe = created.tables[s.name].probe as Row;
           for (const [key, x] of [["null", null], ["zero", 0]] as const) {
@@ -356,6 +506,17 @@ Deno.test({
             probe.zero,
             /CHECK constraint x_positive \(x > 0\) violated by row with values/,
           );
+        }
+        if (s.optimize) {
+          const st = openStorage(path(s.name));
+          await writeCheckpoint(st, checkpointStateOf(await loadSnapshot(st)));
+          versions[s.name] = [w.version];
+          const o = await optimize(path(s.name));
+          assert.ok(o.version !== undefined, `${s.name}: OPTIMIZE committed`);
+          console.log(
+            `spark_features_test: ${s.name}: OPTIMIZE rewrote ${o.numFilesRemoved} files`,
+          );
+          same(rowsOf(await read(path(s.name))), expectedAfterUs.get(s.name)!, `${s.name} ours`);
         }
         if (s.delete) {
           const st = openStorage(path(s.name));
@@ -425,7 +586,21 @@ Deno.test({
           const h = (got.history as Row[]).find((e) => e.version === v);
           assert.equal(h?.timestamp, icts[v], `${s.name}: Spark's history shows our ICT`);
         }
-        const final = [...expected, ...rowsC];
+        if (s.rowTracking) {
+          const v = String(appendVersion.get(s.name));
+          const atAppend = rowIdMap(got.rowIdsAt?.[v], `${s.name}: row ids at v${v}`);
+          assert.equal(atAppend.size, expected.length, `${s.name}: row ids of every row`);
+          const ourItems = rowsB.map((r) => String(r.item_id));
+          for (const item of ourItems) {
+            assert.equal(atAppend.get(item)?.[1], v, `${s.name}: our rows' commit version`);
+          }
+          const latest = rowIdMap(got.rowIds, `${s.name}: row ids after our OPTIMIZE`);
+          assert.deepEqual(latest, atAppend, `${s.name}: our OPTIMIZE kept every row id`);
+          const after = rowIdMap(got.rowIdsAfter, `${s.name}: row ids after Spark's insert`);
+          for (const [item, ids] of atAppend) assert.deepEqual(after.get(item), ids);
+          assert.equal(after.size, expected.length + rowsC.length);
+        }
+        const final = [...expected, ...reshapeRows(rowsC, s)];
         same(got.rowsAfter, final, `${s.name}: Spark reads its write after ours`);
         same(rowsOf(await read(path(s.name))), final, `${s.name}: our reader, final`);
         if (await deltalakeAvailable()) {

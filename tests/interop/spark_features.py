@@ -7,16 +7,19 @@ The manifest names a root, two staging tables our writer made (`a`, `c`: orders_
 and the tables to create. The run talks to the Deno test over stdout (one JSON object per line;
 logs go to stderr) and stdin:
 
-1. Spark creates each table under the root with its DDL extras and properties, adds its CHECK
-   constraints (ALTER TABLE ... ADD CONSTRAINT), inserts `a` (unless the table is `empty`), and
-   runs the table's `delete` predicate (deletion vectors). For a table with constraints it also
-   makes `<path>_probe` (x INT, CHECK x > 0) and records what Spark does with a NULL x and with
-   x = 0. Prints {"phase": "created", ...}.
+1. Spark creates each table under the root with its DDL extras, partitioning and properties,
+   adds its CHECK constraints (ALTER TABLE ... ADD CONSTRAINT), inserts `a` (unless the table is
+   `empty`), runs the table's `delete` predicate (deletion vectors) and renames its `rename`
+   columns (column mapping). For a table with constraints it also makes `<path>_probe` (x INT,
+   CHECK x > 0) and records what Spark does with a NULL x and with x = 0. Prints
+   {"phase": "created", ...}.
 2. It waits for one line on stdin: {"versions": {table: [versions]}, "changes": [tables]} once
    our writer has appended (and optimized) the tables.
-3. For each table: the rows Spark reads (latest and the listed versions), facts of its snapshot,
-   DESCRIBE HISTORY, the change feed (tables listed in "changes"); then Spark inserts `c` (and runs
-   OPTIMIZE on clustered tables) and reads the rows again. Prints {"phase": "done", ...}.
+3. For each table: the rows Spark reads (latest and the listed versions; on `rowTracking` tables
+   with each row's `_metadata.row_id` and `row_commit_version`, in the same query), facts of its
+   snapshot, DESCRIBE HISTORY (in-commit timestamp tables), the change feed (tables listed in
+   "changes"); then Spark inserts `c` (and runs OPTIMIZE on clustered tables) and reads the rows
+   again. Prints {"phase": "done", ...}.
 """
 
 import json
@@ -48,6 +51,8 @@ def create(spark, t, src_a):
     cols = ddl_columns(schema) + t.get("extraColumns", [])
     props = ", ".join(f"'{k}' = '{v}'" for k, v in t.get("properties", {}).items())
     cluster = f" CLUSTER BY ({', '.join(t['clusterBy'])})" if t.get("clusterBy") else ""
+    if t.get("partitionBy"):
+        cluster += f" PARTITIONED BY ({', '.join(t['partitionBy'])})"
     spark.sql(
         f"CREATE TABLE delta.`{path}` ({', '.join(cols)}) USING delta{cluster}"
         + (f" TBLPROPERTIES ({props})" if props else "")
@@ -60,6 +65,8 @@ def create(spark, t, src_a):
     spark.sql(f"INSERT INTO delta.`{path}` ({names}) SELECT {names} FROM delta.`{src_a}`")
     if t.get("delete"):
         spark.sql(f"DELETE FROM delta.`{path}` WHERE {t['delete']}")
+    for old, new in t.get("rename", {}).items():
+        spark.sql(f"ALTER TABLE delta.`{path}` RENAME COLUMN `{old}` TO `{new}`")
 
 
 def probe_constraints(spark, path):
@@ -77,27 +84,49 @@ def probe_constraints(spark, path):
     return out
 
 
-def files_with_dv(spark, path):
-    snap = jvm_snapshot(spark, path)
-    n = snap.allFiles().where("deletionVector IS NOT NULL").count()
+def files_with_dv(spark, t):
+    snap = jvm_snapshot(spark, t["path"])
+    # Counting is a Spark job (seconds): only where a DELETE could have left a DV.
+    n = snap.allFiles().where("deletionVector IS NOT NULL").count() if t.get("delete") else 0
     return {"version": int(snap.version()), "protocol": snap.protocol().json(), "filesWithDv": int(n)}
+
+
+def read_rows(spark, t, version=None):
+    """Canonical rows (latest or at `version`) and, on row-tracking tables, in the same query,
+    [item_id, row_id, row_commit_version] of every row."""
+    r = spark.read.format("delta")
+    if version is not None:
+        r = r.option("versionAsOf", version)
+    df = r.load(t["path"])
+    if not t.get("rowTracking"):
+        return canon_rows(df), None
+    df = df.selectExpr(
+        "*", "_metadata.row_id AS `__row_id`", "_metadata.row_commit_version AS `__row_v`"
+    )
+    rows = canon_rows(df)
+    ids = [[r["item_id"], r.pop("__row_id"), r.pop("__row_v")] for r in rows]
+    return rows, ids
 
 
 def after_us(spark, t, versions, changes, src_c):
     path = t["path"]
-    out = {"rows": canon_rows(spark.read.format("delta").load(path))}
+    out = {"versions": {}, "rowIdsAt": {}}
+    out["rows"], out["rowIds"] = read_rows(spark, t)
     out["facts"] = snapshot_facts(spark, path)
-    out["versions"] = {
-        str(v): canon_rows(spark.read.format("delta").option("versionAsOf", v).load(path))
-        for v in versions
-    }
-    hist = spark.sql(f"DESCRIBE HISTORY delta.`{path}`").selectExpr(
-        "version", "unix_millis(timestamp) AS timestamp", "operation"
-    )
-    out["history"] = [
-        {"version": int(h["version"]), "timestamp": int(h["timestamp"]), "operation": h["operation"]}
-        for h in hist.orderBy("version").collect()
-    ]
+    for v in versions:
+        out["versions"][str(v)], out["rowIdsAt"][str(v)] = read_rows(spark, t, v)
+    if t.get("properties", {}).get("delta.enableInCommitTimestamps"):
+        hist = spark.sql(f"DESCRIBE HISTORY delta.`{path}`").selectExpr(
+            "version", "unix_millis(timestamp) AS timestamp", "operation"
+        )
+        out["history"] = [
+            {
+                "version": int(h["version"]),
+                "timestamp": int(h["timestamp"]),
+                "operation": h["operation"],
+            }
+            for h in hist.orderBy("version").collect()
+        ]
     if changes:
         df = (
             spark.read.format("delta")
@@ -108,11 +137,13 @@ def after_us(spark, t, versions, changes, src_c):
         )
         out["changes"] = canon_rows(df)
     schema = spark.read.format("delta").load(src_c).schema
+    rename = t.get("rename", {})
     names = ", ".join(f"`{f.name}`" for f in schema.fields)
-    spark.sql(f"INSERT INTO delta.`{path}` ({names}) SELECT {names} FROM delta.`{src_c}`")
+    targets = ", ".join(f"`{rename.get(f.name, f.name)}`" for f in schema.fields)
+    spark.sql(f"INSERT INTO delta.`{path}` ({targets}) SELECT {names} FROM delta.`{src_c}`")
     if t.get("clusterBy"):
         spark.sql(f"OPTIMIZE delta.`{path}`")
-    out["rowsAfter"] = canon_rows(spark.read.format("delta").load(path))
+    out["rowsAfter"], out["rowIdsAfter"] = read_rows(spark, t)
     out["factsAfter"] = snapshot_facts(spark, path)
     return out
 
@@ -128,7 +159,7 @@ def main():
             t1 = time.time()
             create(spark, t, manifest["a"])
             if not t.get("extraColumns") and not t.get("empty"):
-                created["tables"][t["name"]] = files_with_dv(spark, t["path"])
+                created["tables"][t["name"]] = files_with_dv(spark, t)
                 if t.get("constraints"):
                     created["tables"][t["name"]]["probe"] = probe_constraints(spark, t["path"])
             log(f"created {t['name']} in {time.time() - t1:.1f}s")
