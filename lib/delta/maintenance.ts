@@ -73,6 +73,7 @@ import {
   DEFAULT_CHECKPOINT_INTERVAL,
   isSidecarFile,
   parseInterval,
+  readCheckpoint,
   referencedSidecars,
   writeCheckpoint,
 } from "./checkpoint.ts";
@@ -546,6 +547,8 @@ export async function cleanupExpiredLogs(
   }
   const listed = await storage.list(`${LOG_DIR}/`);
   const plan = planLogCleanup(listed, opts.now ?? Date.now(), retentionMs);
+  // The log will start at checkpoint keepFrom: it must read whole before anything below goes.
+  if (plan.files.length > 0) await assertReadableCheckpoint(storage, listed, plan.keepFrom!);
   const todo = plan.files.slice(0, opts.maxFiles ?? plan.files.length);
   let deleted = 0;
   for (const f of todo) {
@@ -563,6 +566,37 @@ export async function cleanupExpiredLogs(
     remaining,
     sidecarsDeleted,
   };
+}
+
+/**
+ * Throws CorruptLogError unless a single-file checkpoint of `version` among `listed` reads whole
+ * (sidecars included) with the table's protocol and metaData: log cleanup deletes the commits
+ * below it only then, so a damaged checkpoint never becomes the only way into the table.
+ */
+async function assertReadableCheckpoint(
+  storage: Storage,
+  listed: FileInfo[],
+  version: number,
+): Promise<void> {
+  const candidates = listed.filter((f) => {
+    const name = parseLogFileName(f.path.slice(f.path.lastIndexOf("/") + 1));
+    return name?.version === version && (name.classicCheckpoint || name.uuidCheckpoint);
+  });
+  let why = "it is not listed";
+  for (const f of candidates) {
+    try {
+      const actions = await readCheckpoint(storage, version, f.path);
+      if (actions.some((a) => "protocol" in a) && actions.some((a) => "metaData" in a)) return;
+      why = "it holds no protocol or metaData action";
+    } catch (e) {
+      why = (e as Error).message;
+    }
+  }
+  throw new CorruptLogError(
+    candidates[0]?.path ?? checkpointPath(version),
+    `log cleanup kept every file: the checkpoint the log would start at cannot be read (${why}); ` +
+      "cleanup goes on from the next checkpoint the writer makes, or once the damaged file is removed",
+  );
 }
 
 /** Where a crash test may kill maintenance. */

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { AddAction, RemoveAction } from "../../lib/delta/actions.ts";
 import { decodeParquet } from "../../lib/delta/parquet.ts";
-import { VersionNotFoundError } from "../../lib/delta/errors.ts";
+import { CorruptLogError, VersionNotFoundError } from "../../lib/delta/errors.ts";
 import {
   checkpointPath,
   commitPath,
@@ -691,6 +691,36 @@ Deno.test("log cleanup interrupted after any number of deletions leaves a readab
     }
     assert.equal((await cleanupExpiredLogs(openStorage(dir), { retentionMs: 0 })).deleted, 0);
     assert.equal(await t.storage.head(commitPath(6)).then((f) => f !== undefined), true);
+  }));
+
+Deno.test("log cleanup keeps every file while the checkpoint the log would start at is damaged", () =>
+  withDir(async (dir) => {
+    const t = await createTable(dir, ordersSchema(), {
+      configuration: { "delta.checkpointInterval": "2" },
+    });
+    for (let i = 1; i <= 5; i++) await t.append(orders(2, i * 10)); // checkpoints at 2 and 4
+    const before = (await t.storage.list("_delta_log/")).map((f) => f.path).sort();
+    // Checkpoint 4 (where the log would start) loses its tail: it no longer parses.
+    const cp = `_delta_log/${v20(4)}.checkpoint.parquet`;
+    const bytes = (await t.storage.get(cp))!;
+    await Deno.writeFile(join(dir, cp), bytes.slice(0, bytes.length - 100));
+    const later = { retentionMs: 0, now: Date.now() + 1000 };
+    await assert.rejects(
+      () => cleanupExpiredLogs(openStorage(dir), later),
+      (e: unknown) =>
+        e instanceof CorruptLogError && e.file === cp &&
+        /log cleanup kept every file: the checkpoint the log would start at cannot be read/
+          .test(e.message),
+    );
+    assert.deepEqual((await t.storage.list("_delta_log/")).map((f) => f.path).sort(), before);
+    // Once the damaged file (and _last_checkpoint, which names it) is gone, cleanup starts the
+    // log at checkpoint 2, which reads.
+    await t.storage.delete(cp);
+    await t.storage.delete("_delta_log/_last_checkpoint");
+    const r = await cleanupExpiredLogs(openStorage(dir), later);
+    assert.equal(r.keepFrom, 2);
+    assert.equal(r.deleted, 2, "commits 0 and 1");
+    assert.equal((await read(dir)).numRows, 10);
   }));
 
 function canon(t: Parameters<typeof ids>[0]): number[] {
