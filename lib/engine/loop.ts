@@ -24,6 +24,7 @@ import { topicTimestampType } from "../kafka/source.ts";
 import type { SourceSlice, StreamSource } from "../kafka/stream_source.ts";
 import { checkDataLoss, startingOffsets, watermarks } from "./offsets.ts";
 import { DEFAULT_HEALTH_TIMEOUT_MS, type StreamOptions } from "./options.ts";
+import { memoryTrimmer } from "./memory.ts";
 import { StreamMetrics } from "./metrics.ts";
 import { type MetricsServer, serveMetrics } from "./metrics_server.ts";
 import { type Outage, trackOutage } from "./outage.ts";
@@ -145,6 +146,8 @@ export function startQuery(parts: QueryParts): StreamQuery<QuerySummary> {
     if (rss > peakRss) peakRss = rss;
   };
   const stopping = () => stopper.signal.aborted;
+  // Native memory freed by batches and compactions goes back to the system twice a minute.
+  const trimMemory = memoryTrimmer();
   // What /metrics and /healthz show (served with --metrics-port): fed one call per event.
   const metrics = new StreamMetrics({
     query: name,
@@ -379,6 +382,7 @@ export function startQuery(parts: QueryParts): StreamQuery<QuerySummary> {
     }
     const ends = new Map(slice.partitions.map((p) => [p.partition, p.end]));
     sampleRss();
+    trimMemory();
     const total = performance.now() - time.t0;
     const lag = new Map<number, bigint>();
     const positions = source.positions();
