@@ -60,6 +60,20 @@ export async function withTempDir(fn: (dir: string) => Promise<void>): Promise<v
   }
 }
 
+/**
+ * Run `fn` with a fresh local temp dir, also under the ADLS backend: for tests that write log
+ * files or set their mtimes by hand, or that need commit times finer than a second (ADLS lists
+ * modification times to the second, as Spark then sees them too).
+ */
+export async function withLocalDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "delta-core-local-" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 /** Sorted order ids of a table. */
 export function ids(t: arrow.Table): number[] {
   return [...t.getChild("order_id")!].map((x) => Number(x)).sort((a, b) => a - b);

@@ -16,7 +16,7 @@ import {
   UnsupportedFeatureError,
 } from "../../lib/delta/mod.ts";
 import { openStorage } from "../../lib/storage/mod.ts";
-import { withTempDir } from "./_core_fixtures.ts";
+import { withLocalDir, withTempDir } from "./_core_fixtures.ts";
 
 /** A small table: q (long), price (double), city (string), ok (boolean), day (date). */
 function rows(
@@ -179,7 +179,7 @@ Deno.test("constraints: appends refuse a violating row whole, naming the constra
   }));
 
 Deno.test("constraints: legacy column invariants (delta.invariants) are enforced too", () =>
-  withTempDir(async (dir) => {
+  withLocalDir(async (dir) => {
     const data = rows([3n, 1n]);
     const t = await createTable(dir, data.schema);
     // Give q an invariant the way old Delta versions wrote it (a metaData with new schema).

@@ -19,10 +19,10 @@ import {
   UnsupportedFeatureError,
   VersionNotFoundError,
 } from "../../lib/delta/mod.ts";
-import { ids, orders, ordersSchema, withTempDir } from "./_core_fixtures.ts";
+import { ids, orders, ordersSchema, withLocalDir, withTempDir } from "./_core_fixtures.ts";
 
 Deno.test("time travel by version and by timestamp", () =>
-  withTempDir(async (dir) => {
+  withLocalDir(async (dir) => {
     const t = await createTable(dir, ordersSchema());
     for (let i = 0; i < 4; i++) {
       await new Promise((r) => setTimeout(r, 3));
@@ -62,7 +62,7 @@ Deno.test("time travel by version and by timestamp", () =>
   }));
 
 Deno.test("commit times are made monotonic (a clock going back is bumped to previous + 1 ms)", () =>
-  withTempDir(async (dir) => {
+  withLocalDir(async (dir) => {
     assert.deepEqual(monotonic([10, 5, 5, 20, 20]), [10, 11, 12, 20, 21]);
     const s = openStorage(dir);
     await createTable(s, ordersSchema());
@@ -86,7 +86,7 @@ async function setMtimes(dir: string, times: number[]) {
 }
 
 Deno.test("time travel by timestamp on a copied table follows the commit files' mtimes, not commitInfo.timestamp", () =>
-  withTempDir(async (dir) => {
+  withLocalDir(async (dir) => {
     const t = await createTable(`${dir}/orig`, ordersSchema());
     for (let i = 0; i < 3; i++) await t.append(orders(2, i * 2));
     const written = (await history(`${dir}/orig`)).reverse();
@@ -120,7 +120,7 @@ Deno.test("time travel by timestamp on a copied table follows the commit files' 
   }));
 
 Deno.test("time travel by timestamp: in-commit timestamps from the version that enabled them, mtimes before", () =>
-  withTempDir(async (dir) => {
+  withLocalDir(async (dir) => {
     const s = openStorage(dir);
     await createTable(s, ordersSchema());
     await append(s, orders(2, 0)); // v1: no in-commit timestamps yet
