@@ -11,6 +11,8 @@
  *   arrays; {@link int64Values} and {@link setInt64} fill an int64 column from safe integers
  *   without a BigInt per value; {@link timestampFromMs} converts epoch milliseconds.
  *
+ * - Batches: {@link batchOf} puts columns of one length together under a schema.
+ *
  * @module
  */
 import {
@@ -19,6 +21,9 @@ import {
   Int32,
   Int64,
   makeData,
+  RecordBatch,
+  type Schema,
+  Struct,
   TimestampMicrosecond,
   Utf8,
 } from "apache-arrow";
@@ -471,4 +476,23 @@ export function timestampFromMs(ms: ArrayLike<number>): Data<TimestampMicrosecon
   const us = int64Values(n);
   for (let i = 0; i < n; i++) setInt64(us, i, Math.round(ms[i] * 1000));
   return timestampData(us);
+}
+
+/**
+ * A record batch of `schema` over its columns' data (one per field, in order, each `length`
+ * rows long); nothing is copied.
+ *
+ * @example
+ * ```ts
+ * import { Field, Int64, Schema } from "apache-arrow";
+ * import { batchOf, int64Data } from "./columns.ts";
+ * const schema = new Schema([new Field("id", new Int64())]);
+ * batchOf(schema, 2, [int64Data(new BigInt64Array([1n, 2n]))]).numRows; // 2
+ * ```
+ */
+export function batchOf(schema: Schema, length: number, children: Data[]): RecordBatch {
+  return new RecordBatch(
+    schema,
+    makeData({ type: new Struct(schema.fields), length, nullCount: 0, children }),
+  );
 }

@@ -10,6 +10,7 @@
  * @module
  */
 import * as arrow from "apache-arrow";
+import { batchOf } from "../arrow/columns.ts";
 import type { Storage } from "../storage/storage.ts";
 import { openStorage } from "../storage/mod.ts";
 import { type Action, type AddAction, type RemoveAction, removeOf } from "./actions.ts";
@@ -425,15 +426,10 @@ function withPhysicalColumns(
   const fields = [...head.schema.fields, ...tailFields];
   const schema = new arrow.Schema(fields);
   const batches = head.batches.map((b, i) =>
-    new arrow.RecordBatch(
-      schema,
-      arrow.makeData({
-        type: new arrow.Struct(fields),
-        length: b.numRows,
-        nullCount: 0,
-        children: [...b.data.children, ...t.batches[i].data.children.slice(tableColumns)],
-      }),
-    )
+    batchOf(schema, b.numRows, [
+      ...b.data.children,
+      ...t.batches[i].data.children.slice(tableColumns),
+    ])
   );
   return new arrow.Table(schema, batches);
 }

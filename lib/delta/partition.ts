@@ -11,6 +11,7 @@
  * @module
  */
 import * as arrow from "apache-arrow";
+import { batchOf } from "../arrow/columns.ts";
 import { formatPartitionValue, PartitionError } from "./partition_value.ts";
 import type { DeltaType, StructType } from "./schema.ts";
 
@@ -325,17 +326,7 @@ export function takeRows(table: arrow.Table, rows: number[]): arrow.Table {
     while (k < rows.length && rows[k] < end) local.push(rows[k++] - start);
     if (local.length > 0) {
       const children = batch.data.children.map((d) => gather(d, local));
-      out.push(
-        new arrow.RecordBatch(
-          table.schema,
-          arrow.makeData({
-            type: new arrow.Struct(table.schema.fields),
-            length: local.length,
-            nullCount: 0,
-            children,
-          }),
-        ),
-      );
+      out.push(batchOf(table.schema, local.length, children));
     }
     start = end;
   }

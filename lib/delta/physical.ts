@@ -28,6 +28,7 @@
  * @module
  */
 import * as arrow from "apache-arrow";
+import { batchOf } from "../arrow/columns.ts";
 import { gather } from "./partition.ts";
 
 /** The largest byte or child offset a canonical (Int32-offset) chunk can hold. */
@@ -192,15 +193,7 @@ export function canonicalTable(table: arrow.Table): arrow.Table {
   const fields = table.schema.fields.map((f) => f.clone({ type: canonicalType(f.type) }));
   const schema = new arrow.Schema(fields, table.schema.metadata);
   const batches = table.batches.map((b) =>
-    new arrow.RecordBatch(
-      schema,
-      arrow.makeData({
-        type: new arrow.Struct(fields),
-        length: b.numRows,
-        nullCount: 0,
-        children: b.data.children.map(canonicalData),
-      }),
-    )
+    batchOf(schema, b.numRows, b.data.children.map(canonicalData))
   );
   return new arrow.Table(schema, batches);
 }

@@ -22,6 +22,7 @@
  * @module
  */
 import * as arrow from "apache-arrow";
+import { batchOf } from "../arrow/columns.ts";
 import type { Storage } from "../storage/storage.ts";
 import type { AddAction } from "./actions.ts";
 import { DeltaError, UnsupportedFeatureError } from "./errors.ts";
@@ -269,15 +270,7 @@ function withInt64Columns(table: arrow.Table, cols: [string, BigInt64Array][]): 
       })
     );
     at += b.numRows;
-    return new arrow.RecordBatch(
-      schema,
-      arrow.makeData({
-        type: new arrow.Struct(fields),
-        length: b.numRows,
-        nullCount: 0,
-        children: [...b.data.children, ...extra],
-      }),
-    );
+    return batchOf(schema, b.numRows, [...b.data.children, ...extra]);
   });
   return new arrow.Table(schema, batches);
 }
@@ -345,15 +338,7 @@ export function repairInt96(
       if (out !== d) changed = true;
       return out;
     });
-    return new arrow.RecordBatch(
-      table.schema,
-      arrow.makeData({
-        type: new arrow.Struct(table.schema.fields),
-        length: b.numRows,
-        nullCount: 0,
-        children,
-      }),
-    );
+    return batchOf(table.schema, b.numRows, children);
   });
   return changed ? new arrow.Table(table.schema, batches) : table;
 }
@@ -453,17 +438,7 @@ function assemble(
         throw new ScanError(`file '${rel}', column '${f.name}': ${(e as Error).message}`);
       }
     });
-    outBatches.push(
-      new arrow.RecordBatch(
-        outSchema,
-        arrow.makeData({
-          type: new arrow.Struct(outSchema.fields),
-          length: len,
-          nullCount: 0,
-          children,
-        }),
-      ),
-    );
+    outBatches.push(batchOf(outSchema, len, children));
   };
   if (batches.length === 0) makeBatch(n, undefined);
   for (const b of batches) makeBatch(b.numRows, b);
