@@ -16,7 +16,7 @@
  *   deno run -A --v8-flags=--liftoff-only tests/bench/decode_bench.ts
  */
 import { parseArgs } from "node:util";
-import process from "node:process";
+import { cpuMicros, median, v8Flags } from "./_figures.ts";
 import { type RecordBatch, Table } from "apache-arrow";
 import { OrderDecoder } from "../../lib/orders/decode.ts";
 import { cleanedSchema, flattenOrders, type OrderRecord } from "../../lib/orders/flatten.ts";
@@ -26,11 +26,6 @@ import { parseOrder } from "../../lib/orders/validate.ts";
 
 const BATCH = 2048;
 const TIMESTAMP_MS = 1_765_000_000_000;
-
-function cpuMicros(): number {
-  const u = process.cpuUsage();
-  return u.user + u.system;
-}
 
 /** The reference: parseOrder per record, flattenOrders every BATCH orders. */
 function reference(values: readonly Uint8Array[]): Table {
@@ -61,21 +56,6 @@ function decoded(values: readonly Uint8Array[], counts: { fellBack: number }): T
   if (decoder.orders > 0) batches.push(decoder.take());
   counts.fellBack = decoder.fellBack;
   return new Table(cleanedSchema, batches);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
-/** The V8 flags this process was started with (from /proc, where there is one). */
-function v8Flags(): string | undefined {
-  try {
-    const args = Deno.readTextFileSync("/proc/self/cmdline").split("\0");
-    return args.find((a) => a.startsWith("--v8-flags="))?.slice(11);
-  } catch {
-    return undefined;
-  }
 }
 
 type Way = "reference" | "decoder";

@@ -22,7 +22,7 @@
  * and the first and last order id, so a way that writes a wrong file is seen.
  */
 import { parseArgs } from "node:util";
-import process from "node:process";
+import { cpuMicros, median, v8Flags } from "./_figures.ts";
 import * as arrow from "apache-arrow";
 import {
   Compression,
@@ -46,26 +46,6 @@ const WAYS = [
   "hyparquet-writer",
 ] as const;
 type Way = typeof WAYS[number];
-
-function cpuMicros(): number {
-  const u = process.cpuUsage();
-  return u.user + u.system;
-}
-
-/** The V8 flags this process was started with (from /proc, where there is one). */
-function v8Flags(): string | undefined {
-  try {
-    const args = Deno.readTextFileSync("/proc/self/cmdline").split("\0");
-    return args.find((a) => a.startsWith("--v8-flags="))?.slice(11);
-  } catch {
-    return undefined;
-  }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 /** parquet-wasm with today's writer settings changed by `tune`. */
 function wasmWith(t: arrow.Table, tune: (b: WriterPropertiesBuilder) => WriterPropertiesBuilder) {

@@ -434,6 +434,17 @@ const RT_PROTOCOL = {
   minWriterVersion: 7,
   writerFeatures: ["appendOnly", "invariants", "domainMetadata", "rowTracking"],
 };
+/** The first three columns of the mapped schema, without column mapping (row tracking tables). */
+const RT_SCHEMA = {
+  type: "struct",
+  fields: mappedSchema().fields.map((f) => ({ ...f, metadata: {} })).slice(0, 3),
+};
+
+/** `n` rows from `start` in RT_SCHEMA's columns. */
+function small(n: number, start: number): arrow.Table {
+  return rows(n, start).select(["order_id", "state", "zip code"]);
+}
+
 const RT_CONFIG = {
   "delta.enableRowTracking": "true",
   "delta.rowTracking.materializedRowIdColumnName": "_row-id-col-test",
@@ -519,14 +530,9 @@ Deno.test("row tracking: baseRowId ranges, defaultRowCommitVersion and the high-
 Deno.test("row tracking: appends get fresh row ids; a retry takes the ids after the winner's; OPTIMIZE materialises stable ids; checkpoints keep them", () =>
   withTempDir(async (dir) => {
     await mappedTable(dir, RT_PROTOCOL, RT_CONFIG, {
-      schema: {
-        type: "struct",
-        fields: mappedSchema().fields.map((f) => ({ ...f, metadata: {} })).slice(0, 3),
-      },
+      schema: RT_SCHEMA,
     });
     const s = openStorage(dir);
-    const small = (n: number, start: number) =>
-      rows(n, start).select(["order_id", "state", "zip code"]);
     const w1 = await append(dir, small(3, 0));
     assert.deepEqual(w1.files.map((f) => [f.baseRowId, f.defaultRowCommitVersion]), [[
       0,
@@ -665,13 +671,8 @@ async function upgradeFeatures(s: Storage, features: string[]) {
 Deno.test("row tracking without materialized column names: appends get ids, compaction leaves the table alone", () =>
   withTempDir(async (dir) => {
     await mappedTable(dir, RT_PROTOCOL, { "delta.enableRowTracking": "true" }, {
-      schema: {
-        type: "struct",
-        fields: mappedSchema().fields.map((f) => ({ ...f, metadata: {} })).slice(0, 3),
-      },
+      schema: RT_SCHEMA,
     });
-    const small = (n: number, start: number) =>
-      rows(n, start).select(["order_id", "state", "zip code"]);
     const a = await append(dir, small(2, 0));
     const b = await append(dir, small(2, 2));
     assert.deepEqual([a.files[0].baseRowId, b.files[0].baseRowId], [0, 2]);
@@ -688,20 +689,12 @@ Deno.test("row tracking without materialized column names: appends get ids, comp
 Deno.test("row tracking suspended: no row ids; supported but not enabled: OPTIMIZE assigns fresh ids only", () =>
   withTempDir(async (dir) => {
     await mappedTable(dir, RT_PROTOCOL, { "delta.rowTrackingSuspended": "true" }, {
-      schema: {
-        type: "struct",
-        fields: mappedSchema().fields.map((f) => ({ ...f, metadata: {} })).slice(0, 3),
-      },
+      schema: RT_SCHEMA,
     });
-    const small = (n: number, start: number) =>
-      rows(n, start).select(["order_id", "state", "zip code"]);
     const a = await append(dir, small(2, 0));
     assert.equal(a.files[0].baseRowId, undefined);
     await mappedTable(`${dir}/b`, RT_PROTOCOL, {}, {
-      schema: {
-        type: "struct",
-        fields: mappedSchema().fields.map((f) => ({ ...f, metadata: {} })).slice(0, 3),
-      },
+      schema: RT_SCHEMA,
     });
     await append(`${dir}/b`, small(2, 0));
     await append(`${dir}/b`, small(2, 2));
@@ -742,10 +735,7 @@ Deno.test("auto-compaction: column-mapped partitions by physical name; a row-tra
 
     const rt = `${dir}/rt`;
     await mappedTable(rt, RT_PROTOCOL, { "delta.enableRowTracking": "true" }, {
-      schema: {
-        type: "struct",
-        fields: mappedSchema().fields.map((f) => ({ ...f, metadata: {} })).slice(0, 3),
-      },
+      schema: RT_SCHEMA,
     });
     const logs2: string[] = [];
     const m2 = new TableMaintenance(openStorage(rt), {
@@ -753,8 +743,6 @@ Deno.test("auto-compaction: column-mapped partitions by physical name; a row-tra
       overrides: { compactMinFiles: 2 },
       log: (tag, msg) => logs2.push(`${tag} ${msg}`),
     });
-    const small = (n: number, start: number) =>
-      rows(n, start).select(["order_id", "state", "zip code"]);
     for (let i = 0; i < 3; i++) {
       await append(rt, small(1, i));
       assert.equal((await m2.run()).compactions, 0);
