@@ -39,7 +39,7 @@ import { openStorage } from "../../lib/storage/mod.ts";
 import { flattenOrders, type OrderRecord, parseOrder } from "../../lib/orders/mod.ts";
 import { canonRows, sortRows, stableJson } from "../support/canon.ts";
 import { deltalakeAvailable, pythonPath, REPO_ROOT } from "../support/python.ts";
-import { sparkPythonPath, sparkUnavailableReason } from "../support/spark.ts";
+import { sparkUnavailableReason, startSparkDialogue } from "../support/spark.ts";
 import { testBackend } from "../support/storage_backends.ts";
 
 const SCRIPT = join(REPO_ROOT, "tests", "interop", "spark_checkpoint_v2.py");
@@ -70,58 +70,6 @@ async function cleanedRows(from: number, to: number): Promise<arrow.Table> {
     records.push({ order: r.order, partition: i % 2, offset: String(i), timestampMs: 1.7e12 + i });
   }
   return flattenOrders(records, 1_764_000_000_123);
-}
-
-/** The Spark run, driven line by line (it waits for our writes between its two phases). */
-function startSpark(manifestFile: string) {
-  const proc = new Deno.Command(sparkPythonPath(), {
-    args: [SCRIPT, manifestFile],
-    env: { SPARK_LOCAL_IP: "127.0.0.1" },
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stderr = new Response(proc.stderr).text();
-  const reader = proc.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = "";
-  let sent = false;
-  const send = async (obj: unknown) => {
-    sent = true;
-    const w = proc.stdin.getWriter();
-    await w.write(new TextEncoder().encode(JSON.stringify(obj) + "\n"));
-    await w.close();
-  };
-  return {
-    async next(): Promise<Row> {
-      for (;;) {
-        const nl = buf.indexOf("\n");
-        if (nl >= 0) {
-          const line = buf.slice(0, nl).trim();
-          buf = buf.slice(nl + 1);
-          if (line.startsWith("{")) return JSON.parse(line);
-          continue;
-        }
-        const { value, done } = await reader.read();
-        if (done) {
-          throw new Error(`spark_checkpoint_v2.py ended early:\n${(await stderr).slice(-4000)}`);
-        }
-        buf += value;
-      }
-    },
-    send,
-    /** Ends the run: tells it to stop when it still waits, kills it if it does not end in 60 s. */
-    async close() {
-      if (!sent) await send({ stop: true }).catch(() => {});
-      await reader.cancel().catch(() => {});
-      const timer = setTimeout(() => {
-        try {
-          proc.kill();
-        } catch { /* already ended */ }
-      }, 60_000);
-      await proc.status;
-      clearTimeout(timer);
-    },
-  };
 }
 
 function same(actual: Row[] | undefined, expected: Row[], what: string) {
@@ -188,7 +136,7 @@ Deno.test({
     const final = [...expectedAfterUs, ...rowsC];
     assert.ok(rowsA.length - expectedSpark.length >= 5, "Spark's DELETE removes rows");
     const facts: string[] = [];
-    const spark = startSpark(join(dir, "manifest.json"));
+    const spark = startSparkDialogue(SCRIPT, join(dir, "manifest.json"));
     try {
       const created = await spark.next();
       assert.equal(created.fatal, undefined, `Spark could not create the tables: ${created.fatal}`);

@@ -54,7 +54,7 @@ import { ConstraintViolationError } from "../../lib/delta/errors.ts";
 import { canonRows, sortRows, stableJson } from "../support/canon.ts";
 
 import { deltalakeAvailable, REPO_ROOT } from "../support/python.ts";
-import { sparkPythonPath, sparkUnavailableReason } from "../support/spark.ts";
+import { sparkUnavailableReason, startSparkDialogue } from "../support/spark.ts";
 import { deltaRsRows } from "../interop/_deltalake.ts";
 import { testBackend } from "../support/storage_backends.ts";
 
@@ -235,60 +235,6 @@ const SPECS: Spec[] = [
   },
 ];
 
-/** The Spark run, driven line by line (it waits for our writes between its two phases). */
-function startSpark(manifestFile: string) {
-  const proc = new Deno.Command(sparkPythonPath(), {
-    args: [SCRIPT, manifestFile],
-    env: { SPARK_LOCAL_IP: "127.0.0.1" },
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stderr = new Response(proc.stderr).text();
-  const reader = proc.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = "";
-  let sent = false;
-  const send = async (obj: unknown) => {
-    sent = true;
-    const w = proc.stdin.getWriter();
-    await w.write(new TextEncoder().encode(JSON.stringify(obj) + "\n"));
-    await w.close();
-  };
-  return {
-    proc,
-    stderr,
-    async next(): Promise<Row> {
-      for (;;) {
-        const nl = buf.indexOf("\n");
-        if (nl >= 0) {
-          const line = buf.slice(0, nl).trim();
-          buf = buf.slice(nl + 1);
-          if (line.startsWith("{")) return JSON.parse(line);
-          continue;
-        }
-        const { value, done } = await reader.read();
-        if (done) {
-          throw new Error(`spark_features.py ended early:\n${(await stderr).slice(-4000)}`);
-        }
-        buf += value;
-      }
-    },
-    send,
-    /** Ends the run: tells it to stop when it still waits, kills it if it does not end in 60 s. */
-    async close() {
-      if (!sent) await send({ stop: true }).catch(() => {});
-      await reader.cancel().catch(() => {});
-      const timer = setTimeout(() => {
-        try {
-          proc.kill();
-        } catch { /* already ended */ }
-      }, 60_000);
-      await proc.status;
-      clearTimeout(timer);
-    },
-  };
-}
-
 const EXTRA = new arrow.Struct([
   new arrow.Field("note", new arrow.Utf8(), true),
   new arrow.Field("n", new arrow.Int64(), true),
@@ -444,7 +390,7 @@ Deno.test({
       tables: SPECS.map((s) => ({ ...s, refused: undefined, path: path(s.name) })),
     };
     await Deno.writeTextFile(join(dir, "manifest.json"), JSON.stringify(manifest));
-    const spark = startSpark(join(dir, "manifest.json"));
+    const spark = startSparkDialogue(SCRIPT, join(dir, "manifest.json"));
     try {
       const created = await spark.next();
       assert.equal(created.fatal, undefined, `Spark could not create the tables: ${created.fatal}`);

@@ -168,3 +168,59 @@ if (import.meta.main) {
     Deno.exit(1);
   }
 }
+
+/**
+ * A Spark script run as a dialogue, line by line: it prints JSON lines (`next()` returns the next
+ * one, skipping other output) and reads one JSON line of ours on stdin (`send`), so it can wait
+ * for our writes between its phases. `close()` tells it to stop when it still waits and kills it
+ * if it does not end within 60 s.
+ */
+export function startSparkDialogue(script: string, manifestFile: string) {
+  const proc = new Deno.Command(sparkPythonPath(), {
+    args: [script, manifestFile],
+    env: { SPARK_LOCAL_IP: "127.0.0.1" },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(proc.stderr).text();
+  const reader = proc.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const name = script.slice(script.lastIndexOf("/") + 1);
+  let buf = "";
+  let sent = false;
+  const send = async (obj: unknown) => {
+    sent = true;
+    const w = proc.stdin.getWriter();
+    await w.write(new TextEncoder().encode(JSON.stringify(obj) + "\n"));
+    await w.close();
+  };
+  return {
+    // deno-lint-ignore no-explicit-any
+    async next(): Promise<Record<string, any>> {
+      for (;;) {
+        const nl = buf.indexOf("\n");
+        if (nl >= 0) {
+          const line = buf.slice(0, nl).trim();
+          buf = buf.slice(nl + 1);
+          if (line.startsWith("{")) return JSON.parse(line);
+          continue;
+        }
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`${name} ended early:\n${(await stderr).slice(-4000)}`);
+        buf += value;
+      }
+    },
+    send,
+    async close() {
+      if (!sent) await send({ stop: true }).catch(() => {});
+      await reader.cancel().catch(() => {});
+      const timer = setTimeout(() => {
+        try {
+          proc.kill();
+        } catch { /* already ended */ }
+      }, 60_000);
+      await proc.status;
+      clearTimeout(timer);
+    },
+  };
+}
