@@ -24,6 +24,10 @@
  *   new `delta.rowTracking` high-water mark; compaction materialises the rows' stable ids and
  *   commit versions, and leaves a table alone when its materialized column names are missing
  *   (row_tracking.ts).
+ * - `icebergCompatV1`, `icebergCompatV2` (UniForm): a table breaking a rule it declares (column
+ *   mapping off, deletion vectors, types, V2's nested ids) is refused naming the rule; our data
+ *   files hold the partition columns after the data columns, adds have `numRecords`, columns we
+ *   add get nested ids (iceberg_compat.ts).
  *
  * @module
  */
@@ -49,6 +53,8 @@ export const SUPPORTED_WRITER_FEATURES: ReadonlySet<string> = new Set([
   "v2Checkpoint",
   "columnMapping",
   "rowTracking",
+  "icebergCompatV1",
+  "icebergCompatV2",
 ]);
 
 /**

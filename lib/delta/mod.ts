@@ -33,3 +33,4 @@ export * from "./scan.ts";
 export * from "./optimize.ts";
 export * from "./vacuum.ts";
 export * from "./maintenance.ts";
+export * from "./iceberg_compat.ts";

@@ -42,6 +42,7 @@ import {
 import { StatsCollector, type StatsOptions, statsOptionsFromConfiguration } from "./stats.ts";
 import { mergeStats } from "./stats_merge.ts";
 import { maybeCheckpoint } from "./table.ts";
+import { checkNumRecords, materializesPartitions } from "./iceberg_compat.ts";
 
 /** Default target file size for compaction: 128 MiB of Parquet. */
 export const DEFAULT_TARGET_SIZE = 128 * 1024 * 1024;
@@ -200,9 +201,11 @@ export async function compactBins(
   if (skipped) return { ...result, skipped };
 
   const codec = opts.compression ?? "snappy";
-  const dataColumns = snap.schema.fields.map((f) => f.name).filter((n) =>
-    !snap.partitionColumns.includes(n)
-  );
+  // Iceberg compatibility: new files hold the partition columns too, after the data columns.
+  const dataColumns = [
+    ...snap.schema.fields.map((f) => f.name).filter((n) => !snap.partitionColumns.includes(n)),
+    ...(materializesPartitions(snap.protocol, snap.configuration) ? snap.partitionColumns : []),
+  ];
   const statsOpts = {
     ...statsOptionsFromConfiguration(snap.configuration),
     partitionColumns: snap.partitionColumns,
@@ -260,6 +263,7 @@ export async function compactBins(
     result.numFilesRemoved = removes.length;
     result.numPartitionsOptimized = partitions.size;
 
+    checkNumRecords(adds, snap.protocol, snap.configuration, storage.url);
     const actions: Action[] = [
       ...removes.map((remove) => ({ remove })),
       ...adds.map((add) => ({ add })),
@@ -332,7 +336,7 @@ async function rewriteBin(
     ? mergeStats(bin.map((f) => f.stats), statsSchema)
     : undefined;
   if (merged !== undefined) {
-    const dataFields = snap.schema.fields.filter((f) => dataColumns.includes(f.name));
+    const dataFields = dataColumns.map((c) => snap.schema.fields.find((f) => f.name === c)!);
     const expected = layout
       ? schemaSignature(new arrow.Schema(dataFields.map(physicalArrowField)), true)
       : schemaSignature(toArrowSchema({ type: "struct", fields: dataFields }));

@@ -51,6 +51,7 @@ import {
 import { parseSchemaString, type StructType } from "./schema.ts";
 import { refuseComputedColumns, SUPPORTED_WRITER_FEATURES } from "./features.ts";
 import { checkColumnMapping, columnMappingMode } from "./column_mapping.ts";
+import { checkIcebergCompat } from "./iceberg_compat.ts";
 
 /** Reader features this library implements. */
 export const SUPPORTED_READER_FEATURES: ReadonlySet<string> = new Set([
@@ -204,6 +205,7 @@ export function checkWritable(
     }
   }
   checkColumnMapping(schema, columnMappingMode(protocol, configuration, table), table);
+  checkIcebergCompat(protocol, schema, configuration, table);
 }
 
 /** Make commit times monotonic the way Spark does: a time ≤ the previous becomes previous + 1 ms. */

@@ -58,6 +58,16 @@ import {
   rowTrackingSupported,
 } from "./row_tracking.ts";
 import { scanFiles } from "./scan.ts";
+import { newTableLayout, requestedColumnMapping } from "./new_table.ts";
+import {
+  assignNestedIds,
+  checkIcebergCompat,
+  checkNumRecords,
+  icebergCompatVersions,
+  materializesPartitions,
+  maxNestedId,
+  withPartitionColumns,
+} from "./iceberg_compat.ts";
 import {
   schemaFeatures,
   schemaToString,
@@ -244,11 +254,14 @@ export async function createTable(
   opts: CreateTableOptions = {},
 ): Promise<DeltaTable> {
   const storage = storageOf(location);
-  const deltaSchema = toDeltaSchema(schema);
+  const asked: Record<string, string> = {};
+  for (const [k, v] of Object.entries(opts.configuration ?? {})) asked[k] = String(v);
+  // Column mapping, row tracking, icebergCompat: ids, physical names, properties (new_table.ts).
+  const columnMapping = requestedColumnMapping(asked) !== "none";
+  const layout = newTableLayout(toDeltaSchema(schema, { columnMapping }), asked, storage.url);
+  const { schema: deltaSchema, configuration } = layout;
   const partitionColumns = opts.partitionColumns ?? [];
   validatePartitionColumns(deltaSchema, partitionColumns);
-  const configuration: Record<string, string> = {};
-  for (const [k, v] of Object.entries(opts.configuration ?? {})) configuration[k] = String(v);
   const existing = await listLog(storage);
   if (existing.commits.length > 0 || existing.checkpoints.length > 0) {
     if (opts.ifNotExists) return openTable(storage);
@@ -264,17 +277,19 @@ export async function createTable(
   );
   // Writer version 7 lists the features writer version 2 implied, as Spark does: Spark refuses a
   // table whose NOT NULL columns (invariants) or delta.appendOnly lack them in writerFeatures.
-  const protocol: Protocol = features.length === 0
+  features.push(...layout.readerWriter);
+  const protocol: Protocol = features.length + layout.writerOnly.length === 0
     ? { minReaderVersion: 1, minWriterVersion: checks ? 3 : 2 }
     : {
-      minReaderVersion: 3,
+      minReaderVersion: features.length ? 3 : 1,
       minWriterVersion: 7,
-      readerFeatures: features,
+      ...(features.length ? { readerFeatures: features } : {}),
       writerFeatures: [
         "appendOnly",
         "invariants",
         ...(checks ? ["checkConstraints"] : []),
         ...features,
+        ...layout.writerOnly,
       ],
     };
   const now = Date.now();
@@ -361,6 +376,7 @@ async function writeFiles(
     schema,
     snap.partitionColumns,
   );
+  const iceberg = materializesPartitions(snap.protocol, snap.configuration);
   const adds: AddAction[] = [];
   for (const group of splitByPartition(data, schema, snap.partitionColumns)) {
     const t = group.table;
@@ -371,7 +387,9 @@ async function writeFiles(
       ? partitionDirectory(layout.partitionColumns, values)
       : group.directory;
     for (let start = 0; start < t.numRows; start += rowsPerFile) {
-      const rows = t.slice(start, Math.min(t.numRows, start + rowsPerFile));
+      let rows = t.slice(start, Math.min(t.numRows, start + rowsPerFile));
+      // Iceberg compatibility: the files hold the partition columns too, after the data columns.
+      if (iceberg) rows = withPartitionColumns(rows, schema, snap.partitionColumns, group.values);
       const chunk = layout ? layout.toPhysical(rows) : rows;
       const bytes = encodeParquet(chunk, {
         compression: codec,
@@ -457,6 +475,7 @@ async function write(
     if (first) throw new ConstraintViolationError(first.constraint.name, first.row, first.message);
   }
   const adds = conformed ? await writeFiles(storage, snap, schema, conformed, opts) : [];
+  checkNumRecords(adds, snap.protocol, snap.configuration, storage.url);
   const removes: RemoveAction[] = mode === "Overwrite"
     ? snap.files.map((f) => removeOf(f, now, true))
     : [];
@@ -544,7 +563,12 @@ function mergeColumns(
   let configuration: Record<string, string> | undefined;
   if (mapped) {
     // New columns (nested fields too) get the next ids and fresh physical names.
-    const assigned = assignColumnMapping(added, maxColumnId(snap.schema, snap.configuration));
+    const maxId = Math.max(maxColumnId(snap.schema, snap.configuration), maxNestedId(snap.schema));
+    let assigned = assignColumnMapping(added, maxId);
+    // icebergCompatV2: array elements and map keys and values get ids too.
+    if (icebergCompatVersions(snap.protocol, snap.configuration).includes(2)) {
+      assigned = assignNestedIds(assigned.fields, assigned.maxId);
+    }
     added = assigned.fields;
     configuration = { ...snap.configuration, [COLUMN_MAPPING_MAX_ID]: String(assigned.maxId) };
   }
@@ -561,6 +585,7 @@ function mergeColumns(
       );
     }
   }
+  checkIcebergCompat(p, schema, configuration ?? snap.configuration, table);
   return { schema, added, configuration };
 }
 
