@@ -7,6 +7,7 @@
 //   deno task consume:stream:cleaned
 //   deno task consume:stream:cleaned -- --available-now --progress json
 //   deno task consume:stream:cleaned -- --table ./lakehouse/orders_cleaned --dead-letters /tmp/dl
+//   deno task consume:stream:cleaned -- --merge-schema   (new order fields become new columns)
 
 // %% Setup: configuration from flags, env and .env
 import { log } from "../lib/cli.ts";
@@ -33,22 +34,35 @@ records that are not valid orders go to --dead-letters with a reason code and me
 
 Options:
   --dead-letters DIR|URL        dead-letter table     [<lakehouse>/orders_dead_letters]
+  --merge-schema                orders' new scalar fields become new nullable columns (and
+                                columns widen where the table has typeWidening); without it
+                                they are ignored. A value that does not fit its column is a
+                                dead letter (schema_mismatch)
 ${STREAM_HELP}`,
   tableName: "orders_cleaned",
-  options: { ...DELTA_STREAM_OPTIONS, "dead-letters": { type: "string" } },
+  options: {
+    ...DELTA_STREAM_OPTIONS,
+    "dead-letters": { type: "string" },
+    "merge-schema": { type: "boolean" },
+  },
 });
 const deadLetters = flags["dead-letters"] ?? `${config.lakehouse}/orders_dead_letters`;
+const mergeSchema = flags["merge-schema"] === true;
 
 // %% The sink: orders_cleaned first, then orders_dead_letters (both created when missing); the
 // query is named after orders_cleaned
 const { sink, options } = await deltaStreamSetup(
   flags,
-  () => cleanedSink(config.table!, deadLetters),
+  () => cleanedSink(config.table!, deadLetters, { mergeSchema }),
   config.topic,
   "orders_cleaned",
   config.kafka.bootstrapServers,
 );
-log("tables", `${config.table}, dead letters ${deadLetters} (query ${options.queryName})`);
+log(
+  "tables",
+  `${config.table}, dead letters ${deadLetters} (query ${options.queryName})` +
+    (mergeSchema ? ", merge schema" : ""),
+);
 
 // %% Run the query until the topic is drained (--available-now) or SIGINT/SIGTERM
 const query = startDeltaQuery({

@@ -28,6 +28,9 @@
  *   mapping off, deletion vectors, types, V2's nested ids) is refused naming the rule; our data
  *   files hold the partition columns after the data columns, adds have `numRecords`, columns we
  *   add get nested ids (iceberg_compat.ts).
+ * - `typeWidening`: with `delta.enableTypeWidening=true`, a `mergeSchema` append may widen a
+ *   column (integers to a wider integer or double, float to double) in the same commit as its
+ *   data, recording `delta.typeChanges` (widening.ts); without the property it is refused.
  *
  * @module
  */
@@ -55,21 +58,30 @@ export const SUPPORTED_WRITER_FEATURES: ReadonlySet<string> = new Set([
   "rowTracking",
   "icebergCompatV1",
   "icebergCompatV2",
+  // Columns widened by mergeSchema appends record `delta.typeChanges` (widening.ts).
+  "typeWidening",
 ]);
 
 /**
  * Reader-writer features a new table needs for its properties: `v2Checkpoint` for
- * `delta.checkpointPolicy=v2` (as Spark adds it).
+ * `delta.checkpointPolicy=v2`, `typeWidening` for `delta.enableTypeWidening=true` (as Spark adds
+ * them).
  *
  * @example
  * ```ts
  * import { propertyFeatures } from "./features.ts";
  * propertyFeatures({ "delta.checkpointPolicy": "v2" }); // ["v2Checkpoint"]
+ * propertyFeatures({ "delta.enableTypeWidening": "true" }); // ["typeWidening"]
  * propertyFeatures({}); // []
  * ```
  */
 export function propertyFeatures(configuration: Record<string, string>): string[] {
-  return configuration["delta.checkpointPolicy"]?.toLowerCase() === "v2" ? ["v2Checkpoint"] : [];
+  return [
+    ...(configuration["delta.checkpointPolicy"]?.toLowerCase() === "v2" ? ["v2Checkpoint"] : []),
+    ...(configuration["delta.enableTypeWidening"]?.toLowerCase() === "true"
+      ? ["typeWidening"]
+      : []),
+  ];
 }
 
 /**

@@ -63,6 +63,8 @@ export const SUPPORTED_READER_FEATURES: ReadonlySet<string> = new Set([
   "columnMapping",
   // UUID-named and classic V2 checkpoints with sidecars (checkpoint.ts).
   "v2Checkpoint",
+  // Files written before a type change hold the narrower type: scan.ts castData widens them.
+  "typeWidening",
 ]);
 export { SUPPORTED_WRITER_FEATURES } from "./features.ts";
 

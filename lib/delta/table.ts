@@ -1,7 +1,9 @@
 /**
  * The public face of a Delta table: create, open, append, overwrite, txn-only commits, snapshots
- * (latest, by version, by timestamp), read (via scan.ts), history, and the one schema change
- * supported: adding nullable top-level columns ({@link addColumns}, or `mergeSchema` on a write).
+ * (latest, by version, by timestamp), read (via scan.ts), history, and the schema changes
+ * supported: adding nullable top-level columns ({@link addColumns}, or `mergeSchema` on a write),
+ * and, with `mergeSchema` on a table with the `typeWidening` feature enabled, widening a column's
+ * type (widening.ts).
  *
  * Data files are written first (Parquet, snappy by default, split to a target size), then one
  * commit holds their `add` actions (with stats and partitionValues) and any `txn` actions. After a
@@ -68,6 +70,7 @@ import {
   maxNestedId,
   withPartitionColumns,
 } from "./iceberg_compat.ts";
+import { canWiden, TYPE_WIDENING_PROPERTY, typeWideningEnabled, widenedField } from "./widening.ts";
 import {
   schemaFeatures,
   schemaToString,
@@ -141,7 +144,10 @@ export interface WriteOptions {
    * and every one of them is nullable, the table schema gains them (appended at the end, in the
    * data's order) in the same commit as the data; older files read them as null. A new column
    * that is not nullable, or that needs a table feature (e.g. `timestamp_ntz`), is refused with
-   * SchemaMismatchError. Off by default: an unknown column is an error.
+   * SchemaMismatchError. A column whose data has a wider type than the table's (int where the
+   * table has short, double where it has float, …) widens the column in the same commit when the
+   * table has the `typeWidening` feature enabled (widening.ts), and is refused otherwise. Off by
+   * default: an unknown column is an error.
    */
   mergeSchema?: boolean;
   /**
@@ -536,16 +542,27 @@ function mergeColumns(
   | undefined {
   const have = new Map(snap.schema.fields.map((f) => [f.name, f]));
   const mapped = columnMappingMode(snap.protocol, snap.configuration, table) !== "none";
+  const widening = typeWideningEnabled(snap.protocol, snap.configuration);
+  const widened = new Map<string, StructField>();
   let added: StructField[] = [];
   for (const f of incoming.fields) {
     const old = have.get(f.name);
     if (old) {
       const expected = toArrowType(old.type);
       if (!sameType(f.type, expected)) {
+        // Type widening (widening.ts): a wider type for the column, where the table allows it.
+        const to = toDeltaSchema(new arrow.Schema([f]), { columnMapping: true }).fields[0].type;
+        if (widening && canWiden(old.type, to)) {
+          widened.set(f.name, widenedField(old, to));
+          continue;
+        }
         throw new SchemaMismatchError(
           f.name,
           `column '${f.name}' has Arrow type ${f.type} but the table needs ${expected}; ` +
-            `only new nullable columns can be added, existing ones keep their type`,
+            (canWiden(old.type, to)
+              ? `widening '${old.type}' to '${to}' needs the table feature 'typeWidening' ` +
+                `with ${TYPE_WIDENING_PROPERTY}=true`
+              : `only new nullable columns can be added, existing ones keep their type`),
         );
       }
       continue;
@@ -559,7 +576,7 @@ function mergeColumns(
     }
     added.push(...toDeltaSchema(new arrow.Schema([f]), { columnMapping: mapped }).fields);
   }
-  if (added.length === 0) return undefined;
+  if (added.length === 0 && widened.size === 0) return undefined;
   let configuration: Record<string, string> | undefined;
   if (mapped) {
     // New columns (nested fields too) get the next ids and fresh physical names.
@@ -572,14 +589,15 @@ function mergeColumns(
     added = assigned.fields;
     configuration = { ...snap.configuration, [COLUMN_MAPPING_MAX_ID]: String(assigned.maxId) };
   }
-  const schema: StructType = { type: "struct", fields: [...snap.schema.fields, ...added] };
+  const kept = snap.schema.fields.map((f) => widened.get(f.name) ?? f);
+  const schema: StructType = { type: "struct", fields: [...kept, ...added] };
   // Names Delta accepts (any name with column mapping), unique ignoring case.
   validateSchema(schema, { columnMapping: mapped });
   const p = snap.protocol;
   for (const feature of schemaFeatures(schema)) {
     if (!p.readerFeatures?.includes(feature) || !p.writerFeatures?.includes(feature)) {
       throw new SchemaMismatchError(
-        added[0].name,
+        (added[0] ?? [...widened.values()][0]).name,
         `cannot add the columns ${added.map((f) => `'${f.name}'`).join(", ")} to '${table}': ` +
           `they need the table feature '${feature}', which the table's protocol does not list`,
       );

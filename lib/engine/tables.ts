@@ -10,6 +10,7 @@
  */
 import type { Table } from "apache-arrow";
 import type { TableConstraint } from "../delta/constraints.ts";
+import type { Snapshot } from "../delta/snapshot.ts";
 import type { DeltaTable } from "../delta/table.ts";
 import type { RawChunk } from "../kafka/raw.ts";
 
@@ -19,6 +20,11 @@ export interface TableTarget {
   name: string;
   /** The opened table. */
   table: DeltaTable;
+  /**
+   * Append with Delta's `mergeSchema` (lib/delta/table.ts): new nullable columns of the rows are
+   * added, and columns widened where the table has `typeWidening`, in the same commit as the rows.
+   */
+  mergeSchema?: boolean;
 }
 
 /** What a sink built for one batch. */
@@ -46,6 +52,8 @@ export interface TableSinkSpec {
  * `constraints(target)` are that table's CHECK constraints and column invariants as of the
  * batch (lib/delta/constraints.ts): a sink with a dead-letter target routes the records whose
  * rows would violate one there; rows left violating one fail the table's commit.
+ * `snapshot(target)` is that table's snapshot as of the batch (its schema, protocol and
+ * properties), for a sink that builds its rows against the table's current schema.
  */
 export interface TableSink {
   /** How to open this sink again elsewhere (the engine's worker does). */
@@ -57,6 +65,7 @@ export interface TableSink {
     chunks: readonly RawChunk[],
     from: (target: number, partition: number) => number,
     constraints?: (target: number) => readonly TableConstraint[],
+    snapshot?: (target: number) => Snapshot,
   ): TableOutput;
 }
 

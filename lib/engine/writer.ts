@@ -123,7 +123,15 @@ export async function writeBatch(
   const from = plan.partitions.map((p) => p.from.map(Number));
   const index = new Map(plan.partitions.map((p, i) => [p.partition, i]));
   const constraints = await currentConstraints(sink.targets);
-  const out = sink.build(chunks, (t, p) => from[index.get(p)!][t], (t) => constraints[t]);
+  // The tables as of the batch (read by currentConstraints): a sink that evolves a schema
+  // builds its rows against them.
+  const snaps = sink.targets.map((t) => snapshotCache(t).snapshot!);
+  const out = sink.build(
+    chunks,
+    (t, p) => from[index.get(p)!][t],
+    (t) => constraints[t],
+    (t) => snaps[t],
+  );
   const t1 = performance.now();
   maybeFault(fault, "before-parquet", plan.seq);
   const done: Record<string, { rows: number; version: number }> = {};
@@ -150,6 +158,7 @@ export async function writeBatch(
         expectedTxns: expected,
         operation: "STREAMING UPDATE",
         snapshotCache: cache,
+        mergeSchema: targets[t].mergeSchema ?? false,
         parquetStatistics: statisticsFor(plan, cache),
         operationParameters: {
           outputMode: "Append",

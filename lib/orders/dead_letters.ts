@@ -2,7 +2,8 @@
  * Dead letters: the Kafka records that are not valid orders, as rows of the Delta table
  * `orders_dead_letters`, one per record, with enough to replay or diagnose it: the exact key and
  * value, the Kafka coordinates, the validator's reason code, its message and the field path (or
- * `constraint_violated` and the violated CHECK constraint's one-line message).
+ * `constraint_violated` and the violated CHECK constraint's one-line message, or
+ * `schema_mismatch` and the extra field that does not fit its column, lib/orders/evolve.ts).
  *
  * Key and value are kept the same way: as text in `key` / `value` when the bytes are valid UTF-8,
  * otherwise as base64 of the exact bytes in `key_base64` / `value_base64` (and `key` / `value`
@@ -49,7 +50,10 @@ export interface DeadLetter {
   offset: string | bigint;
   /** Kafka timestamp, ms since the epoch. */
   timestampMs: number;
-  /** Reason code: parseOrder's, or `constraint_violated` (a CHECK constraint of the table). */
+  /**
+   * Reason code: parseOrder's, `constraint_violated` (a CHECK constraint of the table) or
+   * `schema_mismatch` (an extra field whose value does not fit its column, evolve.ts).
+   */
   reason: ReasonCode;
   /** The validator's message. */
   error: string;

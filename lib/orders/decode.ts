@@ -31,6 +31,7 @@
 import type { RecordBatch } from "apache-arrow";
 import { CleanedColumns, offsetLong, put64 } from "./_cleaned_columns.ts";
 import { endScan, scanned, scanOrder } from "./_scan.ts";
+import type { Order } from "./schema.ts";
 import { DEFAULT_MAX_BYTES, type ParseFailure, parseOrder } from "./validate.ts";
 
 /** Options of {@link OrderDecoder}. */
@@ -39,6 +40,12 @@ export interface DecodeOptions {
   maxBytes?: number;
   /** Rows the column buffers have room for at first (default 8,192; they double when full). */
   firstRows?: number;
+  /**
+   * Judges a valid order parseOrder decoded (the fallback path: every record with unknown keys
+   * takes it) before its rows are added from row `firstRow` of the batch being built: a failure
+   * returned rejects the order instead (schema evolution, lib/orders/evolve.ts).
+   */
+  admit?: (order: Order, firstRow: number) => ParseFailure | undefined;
 }
 
 /**
@@ -66,6 +73,7 @@ export class OrderDecoder {
   fellBack = 0;
   readonly #cols: CleanedColumns;
   readonly #maxBytes: number;
+  readonly #admit: DecodeOptions["admit"];
 
   /**
    * @param ingestedAtMs the `ingested_at` of every row (epoch ms).
@@ -74,6 +82,7 @@ export class OrderDecoder {
   constructor(ingestedAtMs: number, opts: DecodeOptions = {}) {
     this.#cols = new CleanedColumns(ingestedAtMs, opts.firstRows);
     this.#maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
+    this.#admit = opts.admit;
   }
 
   /** Orders in the batch being built. */
@@ -106,6 +115,8 @@ export class OrderDecoder {
     this.fellBack++;
     const r = parseOrder(value, { maxBytes: this.#maxBytes });
     if (!r.ok) return r;
+    const refused = this.#admit?.(r.order, this.#cols.rows);
+    if (refused !== undefined) return refused;
     this.#cols.addOrder(r.order, partition, offset, timestampMs);
     return undefined;
   }

@@ -12,7 +12,8 @@
  * Malformed records (share `badRate`): each is a generated order with one defect, so that
  * `parseOrder` rejects it with exactly the intended reason (and field path). The reasons rotate
  * through every code that input can cause ({@link FEED_REASONS}: all of REASON_CODES but
- * `internal_error`, the validator's own failure). The twelve ordinary ones take turns;
+ * `internal_error`, the validator's own failure, and the table's `constraint_violated` and
+ * `schema_mismatch`). The twelve ordinary ones take turns;
  * `too_large` (an order padded past the validator's 1 MiB limit) comes once every
  * {@link TOO_LARGE_EVERY} bad records, first as the 13th, so a short run shows every code and a
  * long one does not fill the log with megabyte records. The variant of a defect (which field,
@@ -286,7 +287,8 @@ const DEFECTS: Partial<Record<ReasonCode, Defect[]>> = {
 
 /**
  * The reasons the feed can generate, in REASON_CODES order: every code a record's content can
- * be rejected for (all but `internal_error`, which says the validator itself failed).
+ * be rejected for (all but `internal_error`, which says the validator itself failed, and
+ * `constraint_violated` and `schema_mismatch`, which depend on the table, not on the record).
  */
 export const FEED_REASONS: readonly ReasonCode[] = REASON_CODES.filter((r) => r in DEFECTS);
 

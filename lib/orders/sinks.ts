@@ -15,6 +15,11 @@
  * (ConstraintViolationError) and ends the stream, nothing of the batch written, so no record is
  * lost: it is read again once the constraint is dropped or relaxed.
  *
+ * Schema evolution (evolve.ts): an order's extra scalar fields fill the table's extra columns;
+ * with `mergeSchema` (`--merge-schema`) new ones become new nullable columns, and columns are
+ * widened where the table has `typeWidening`, in the same commit as the rows. An order with a
+ * field that does not fit its column is a dead letter with reason `schema_mismatch`.
+ *
  * Opening a sink creates its tables when missing; a table created by an older version, without
  * a nullable column the schema has since gained (`orders_raw.key_bytes` / `value_bytes`,
  * `orders_dead_letters.key_base64`), gets it in one schema-change commit
@@ -33,7 +38,9 @@ import { rawSchema, rawTable } from "./raw.ts";
 import type { TableSink, TableSinkSpec } from "../engine/tables.ts";
 import { type DeadLetter, deadLetterSchema, deadLetterTable } from "./dead_letters.ts";
 import { OrderDecoder } from "./decode.ts";
-import { cleanedSchema, flattenOrders, type OrderRecord } from "./flatten.ts";
+import { CLEANED_COLUMNS, cleanedSchema, flattenOrders, type OrderRecord } from "./flatten.ts";
+import { Evolution } from "./evolve.ts";
+import { typeWideningEnabled } from "../delta/widening.ts";
 import { type ParseFailure, parseOrder, type ReasonCode } from "./validate.ts";
 import {
   constraintViolations,
@@ -71,6 +78,17 @@ export async function rawSink(location: string): Promise<TableSink> {
   };
 }
 
+/** Options of {@link cleanedSink}. */
+export interface CleanedSinkOptions {
+  /**
+   * `--merge-schema`: orders' new scalar fields become new nullable columns of `orders_cleaned`
+   * (and columns are widened where the table has `typeWidening`), in the commit of the rows that
+   * bring them (evolve.ts). Without it such fields are ignored; columns the table already has
+   * beyond the standard ones are filled either way.
+   */
+  mergeSchema?: boolean;
+}
+
 /**
  * The silver sink: valid orders exploded to one row per line item in `orders_cleaned`, every
  * other record (with its reason) in `orders_dead_letters`; both created when missing.
@@ -87,26 +105,45 @@ export async function rawSink(location: string): Promise<TableSink> {
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export async function cleanedSink(cleaned: string, deadLetters: string): Promise<TableSink> {
+export async function cleanedSink(
+  cleaned: string,
+  deadLetters: string,
+  opts: CleanedSinkOptions = {},
+): Promise<TableSink> {
+  const mergeSchema = opts.mergeSchema ?? false;
   const c = await openOrCreate(cleaned, cleanedSchema, {
     name: "orders_cleaned",
     description: "Valid orders, one row per line item, with Kafka lineage (silver)",
   });
+  // The table as opened, for a build called without the engine's snapshots (evolve.ts).
+  const opened = await c.snapshot();
   const d = await openOrCreate(deadLetters, deadLetterSchema, {
     name: "orders_dead_letters",
     description: "Kafka records that are not valid orders, with the reason",
   });
   return {
-    spec: { module: import.meta.url, kind: "cleaned", table: cleaned, deadLetters },
+    spec: { module: import.meta.url, kind: "cleaned", table: cleaned, deadLetters, mergeSchema },
     targets: [
-      { name: tableName(cleaned, "orders_cleaned"), table: c },
+      { name: tableName(cleaned, "orders_cleaned"), table: c, mergeSchema },
       { name: tableName(deadLetters, "orders_dead_letters"), table: d },
     ],
-    build(chunks, from, constraints) {
+    build(chunks, from, constraints, snapshot) {
       const now = Date.now();
+      // Extra fields of the orders (schema evolution, evolve.ts), judged against the table as of
+      // this batch: a field that does not fit its column makes the order a schema_mismatch.
+      const snap = snapshot?.(0) ?? opened;
+      const evolution = new Evolution(snap.schema, CLEANED_COLUMNS, {
+        mergeSchema,
+        typeWidening: typeWideningEnabled(snap.protocol, snap.configuration),
+      });
       // Valid orders are decoded straight into the cleaned table's columns (decode.ts), a record
       // batch every BATCH_ORDERS orders; the decoder hands back parseOrder's verdict on the rest.
-      const decoder = new OrderDecoder(now);
+      const decoder = new OrderDecoder(now, { admit: (o, row) => evolution.admit(o, row) });
+      const take = () => {
+        const batch = decoder.take();
+        evolution.cut(batch.numRows);
+        return batch;
+      };
       const batches: RecordBatch[] = [];
       const bad: DeadLetter[] = [];
       // Valid orders whose rows are already in orders_cleaned but whose dead letter may still be
@@ -124,12 +161,12 @@ export async function cleanedSink(cleaned: string, deadLetters: string): Promise
           let failure: ParseFailure | undefined;
           if (needGood) {
             failure = decoder.decode(m.value, chunk.partition, m.offset, Number(m.timestamp));
-            if (decoder.orders >= BATCH_ORDERS) batches.push(decoder.take());
+            if (decoder.orders >= BATCH_ORDERS) batches.push(take());
           } else {
             // Only its dead letter is still to write (a replay after a crash): the verdict alone.
             const r = parseOrder(m.value);
-            failure = r.ok ? undefined : r;
-            if (r.ok && checks.length > 0) {
+            failure = r.ok ? evolution.admit(r.order) : r;
+            if (r.ok && failure === undefined && checks.length > 0) {
               replayed.push({
                 order: r.order,
                 partition: chunk.partition,
@@ -143,8 +180,11 @@ export async function cleanedSink(cleaned: string, deadLetters: string): Promise
           }
         }
       }
-      if (decoder.orders > 0) batches.push(decoder.take());
-      let cleaned = batches.length > 0 ? new Table(cleanedSchema, batches) : flattenOrders([], now);
+      if (decoder.orders > 0) batches.push(take());
+      const evolved = evolution.finish(batches);
+      let cleaned = evolved.length > 0
+        ? new Table(evolved[0].schema, evolved)
+        : flattenOrders([], now);
       // CHECK constraints of orders_cleaned: an order with any violating line-item row goes
       // whole to the dead letters (its one Kafka record), never in part to orders_cleaned.
       const rejected = new Map<string, string>();
@@ -235,7 +275,7 @@ function withoutViolations(
       start = i + 1;
     }
   }
-  return kept.length > 0 ? new Table(cleanedSchema, kept) : flattenOrders([], now);
+  return kept.length > 0 ? new Table(cleaned.schema, kept) : flattenOrders([], now);
 }
 
 /** Orders decoded into one record batch by the cleaned sink's build. */
@@ -248,7 +288,9 @@ const BATCH_ORDERS = 2048;
 export function openSink(spec: TableSinkSpec): Promise<TableSink> {
   return spec.kind === "raw"
     ? rawSink(spec.table as string)
-    : cleanedSink(spec.table as string, spec.deadLetters as string);
+    : cleanedSink(spec.table as string, spec.deadLetters as string, {
+      mergeSchema: spec.mergeSchema === true,
+    });
 }
 
 /**

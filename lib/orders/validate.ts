@@ -5,8 +5,9 @@
  * - Input: bytes must be valid UTF-8 (a leading BOM in bytes is skipped); a null value is a tombstone
  *   (`null_value`); more than `maxBytes` bytes (default 1 MiB) is `too_large`; anything
  *   `JSON.parse` rejects is `not_json`; a JSON value that is not an object is `not_object`.
- * - Unknown extra fields, at the order level and in line items, are ignored: never checked,
- *   never read (for speed the parsed object is returned without a copy, so they may remain on it).
+ * - Unknown extra fields, at the order level and in line items, are not checked here (for speed
+ *   the parsed object is returned without a copy, so they remain on it): the cleaned sink reads
+ *   the scalar ones for schema evolution (lib/orders/evolve.ts).
  * - Required, non-null: `order_id`, `customer_id`, `line_items`, and all five line-item fields.
  *   `customer_fname`, `customer_lname`, `city`, `state`, `pincode` may be absent or null
  *   (read as null) but must have the right type when present.
@@ -32,6 +33,8 @@
  *   e.g. `line_items[2].order_item_quantity: expected a long, got string "3"`.
  * - `constraint_violated` is never parseOrder's verdict either: the cleaned sink gives it to a
  *   valid order whose rows violate a CHECK constraint of `orders_cleaned` (lib/orders/sinks.ts).
+ * - `schema_mismatch` is never parseOrder's verdict either: the cleaned sink gives it to a valid
+ *   order whose extra field does not fit its column in `orders_cleaned` (lib/orders/evolve.ts).
  * - `internal_error` is never a verdict on the input: it means validation itself threw (a bug),
  *   and the message carries the error. No known input produces it.
  *
@@ -57,6 +60,7 @@ export const REASON_CODES = [
   "negative_price",
   "subtotal_mismatch",
   "constraint_violated",
+  "schema_mismatch",
   "internal_error",
 ] as const;
 

@@ -1,6 +1,7 @@
-// Schema evolution, the one form supported: adding nullable top-level columns, either in a
-// commit of its own (addColumns) or with the data (append/overwrite with mergeSchema). Old files
-// read the new columns as null, here and in delta-rs (Spark: tests/delta/spark_interop_test.ts).
+// Schema evolution: adding nullable top-level columns, either in a commit of its own (addColumns)
+// or with the data (append/overwrite with mergeSchema). Old files read the new columns as null,
+// here and in delta-rs (Spark: tests/delta/spark_interop_test.ts). Type widening with mergeSchema
+// on a typeWidening table (Spark: tests/delta/spark_evolve_test.ts).
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as arrow from "apache-arrow";
@@ -20,6 +21,8 @@ import { openStorage } from "../../lib/storage/mod.ts";
 import { canonRows, sortRows } from "../support/canon.ts";
 import { deltalakeAvailable, pythonPath, REPO_ROOT } from "../support/python.ts";
 import { withTempDir } from "./_core_fixtures.ts";
+import { canWiden } from "../../lib/delta/widening.ts";
+import type { DeltaType } from "../../lib/delta/schema.ts";
 
 const V1 = new arrow.Schema([
   new arrow.Field("id", new arrow.Int64(), false),
@@ -325,3 +328,86 @@ Deno.test({
       );
     }),
 });
+
+Deno.test("type widening: canWiden allows the protocol's integer and float widenings only", () => {
+  const yes: [DeltaType, DeltaType][] = [
+    ["byte", "short"],
+    ["byte", "long"],
+    ["short", "integer"],
+    ["integer", "long"],
+    ["float", "double"],
+    ["integer", "double"],
+    ["short", "double"],
+  ];
+  const no: [DeltaType, DeltaType][] = [
+    ["long", "integer"],
+    ["long", "double"],
+    ["double", "float"],
+    ["integer", "integer"],
+    ["string", "long"],
+    ["integer", "string"],
+  ];
+  for (const [a, b] of yes) assert.equal(canWiden(a, b), true, `${a} → ${b}`);
+  for (const [a, b] of no) assert.equal(canWiden(a, b), false, `${a} → ${b}`);
+});
+
+Deno.test("append with mergeSchema on a typeWidening table: int → long and float → double in the data's commit, with delta.typeChanges; old files read as the wider type", () =>
+  withTempDir(async (dir) => {
+    const narrow = new arrow.Schema([
+      new arrow.Field("n", new arrow.Int32(), true),
+      new arrow.Field("f", new arrow.Float32(), true),
+    ]);
+    await createTable(dir, narrow, { configuration: { "delta.enableTypeWidening": "true" } });
+    const s0 = await loadSnapshot(openStorage(dir));
+    assert.deepEqual(s0.protocol.readerFeatures, ["typeWidening"]);
+    assert.ok(s0.protocol.writerFeatures?.includes("typeWidening"));
+    await append(
+      dir,
+      new arrow.Table({
+        n: arrow.vectorFromArray([7, -2147483648], new arrow.Int32()),
+        f: arrow.vectorFromArray([1.5, -0.25], new arrow.Float32()),
+      }),
+    );
+    const wide = new arrow.Table({
+      n: arrow.vectorFromArray([5_000_000_000n], new arrow.Int64()),
+      f: arrow.vectorFromArray([0.1], new arrow.Float64()),
+    });
+    // Off by default: a wider type is refused without mergeSchema.
+    await assert.rejects(() => append(dir, wide), SchemaMismatchError);
+    const w = await append(dir, wide, { mergeSchema: true });
+    const commit = await readCommit(openStorage(dir), w.version);
+    assert.equal(commit.filter((a) => "metaData" in a).length, 1);
+    assert.equal(commit.filter((a) => "add" in a).length, 1);
+    const s = await loadSnapshot(openStorage(dir));
+    assert.deepEqual(s.schema.fields.map((f) => [f.name, f.type, f.metadata]), [
+      ["n", "long", { "delta.typeChanges": [{ fromType: "integer", toType: "long" }] }],
+      ["f", "double", { "delta.typeChanges": [{ fromType: "float", toType: "double" }] }],
+    ]);
+    const t = await read(dir);
+    assert.deepEqual(t.schema.fields.map((f) => String(f.type)), ["Int64", "Float64"]);
+    assert.deepEqual(
+      sortRows(canonRows(t)),
+      sortRows([
+        { n: "7", f: 1.5 },
+        { n: "-2147483648", f: -0.25 },
+        { n: "5000000000", f: 0.1 },
+      ]),
+    );
+    // The version before the change reads with the narrow types.
+    const before = await read(dir, { version: 1 });
+    assert.deepEqual(before.schema.fields.map((f) => String(f.type)), ["Int32", "Float32"]);
+  }));
+
+Deno.test("append with mergeSchema: a wider type is refused without delta.enableTypeWidening, naming the feature; never a narrowing", () =>
+  withTempDir(async (dir) => {
+    const narrow = new arrow.Schema([new arrow.Field("n", new arrow.Int32(), true)]);
+    await createTable(dir, narrow);
+    const wide = new arrow.Table({ n: arrow.vectorFromArray([1n], new arrow.Int64()) });
+    await assert.rejects(
+      () => append(dir, wide, { mergeSchema: true }),
+      (e: unknown) =>
+        e instanceof SchemaMismatchError &&
+        /widening 'integer' to 'long' needs the table feature 'typeWidening'/.test(e.message),
+    );
+    assert.equal((await loadSnapshot(openStorage(dir))).version, 0, "nothing committed");
+  }));

@@ -209,11 +209,11 @@ Deno.test("writer features we lack are refused before any file is written", () =
     await setProtocol(dir, {
       minReaderVersion: 1,
       minWriterVersion: 7,
-      writerFeatures: ["appendOnly", "invariants", "typeWidening"],
+      writerFeatures: ["appendOnly", "invariants", "variantType"],
     });
     await assert.rejects(
       () => t.append(orders(1)),
-      (e: unknown) => e instanceof UnsupportedFeatureError && e.feature === "typeWidening",
+      (e: unknown) => e instanceof UnsupportedFeatureError && e.feature === "variantType",
     );
     await setProtocol(dir, { minReaderVersion: 1, minWriterVersion: 6 });
     await assert.rejects(

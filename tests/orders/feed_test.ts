@@ -153,11 +153,14 @@ Deno.test("feed: 10,000 records at bad rate 0.1, every reason in its share, pars
   const bad = 10_000 - counts.get("ok")!;
   // Binomial(10,000, 0.1): mean 1,000, sd 30.
   assert.ok(bad > 880 && bad < 1120, `bad ${bad}`);
-  // Every reason the input can cause; internal_error (the validator's own failure) and
-  // constraint_violated (the table's CHECK constraints, not the input's shape) are not.
+  // Every reason the input can cause; internal_error (the validator's own failure),
+  // constraint_violated and schema_mismatch (the table's CHECK constraints and column types, not
+  // the input's shape) are not.
   assert.deepEqual(
     [...FEED_REASONS],
-    REASON_CODES.filter((r) => r !== "internal_error" && r !== "constraint_violated"),
+    REASON_CODES.filter((r) =>
+      r !== "internal_error" && r !== "constraint_violated" && r !== "schema_mismatch"
+    ),
   );
   assert.deepEqual([...counts.keys()].filter((k) => k !== "ok").sort(), [...FEED_REASONS].sort());
   // too_large: the 13th bad record, then one every TOO_LARGE_EVERY; the rest in equal turns.
