@@ -33,14 +33,22 @@ import { rawSchema, rawTable } from "./raw.ts";
 import type { TableSink, TableSinkSpec } from "../engine/tables.ts";
 import { type DeadLetter, deadLetterSchema, deadLetterTable } from "./dead_letters.ts";
 import { OrderDecoder } from "./decode.ts";
-import { cleanedSchema, flattenOrders, type OrderRecord } from "./flatten.ts";
-import { type ParseFailure, parseOrder, type ReasonCode } from "./validate.ts";
+import {
+  type CleanedMoney,
+  cleanedSchema,
+  cleanedSchemaFor,
+  flattenOrders,
+  type OrderRecord,
+} from "./flatten.ts";
+import { moneyType } from "./money.ts";
+import type { ParseFailure, ReasonCode } from "./validate.ts";
 import {
   constraintViolations,
   type TableConstraint,
   tableConstraints,
 } from "../delta/constraints.ts";
 import type { RawChunk } from "../kafka/raw.ts";
+import type { StructField } from "../delta/schema.ts";
 
 /**
  * The bronze sink: every record as a row of `orders_raw` (created when missing).
@@ -88,10 +96,15 @@ export async function rawSink(location: string): Promise<TableSink> {
  * ```
  */
 export async function cleanedSink(cleaned: string, deadLetters: string): Promise<TableSink> {
-  const c = await openOrCreate(cleaned, cleanedSchema, {
+  // A new table stores money as decimal(12,2); an existing one keeps its own money types.
+  const created = await createTable(cleaned, cleanedSchema, {
     name: "orders_cleaned",
     description: "Valid orders, one row per line item, with Kafka lineage (silver)",
+    ifNotExists: true,
   });
+  const money = tableMoney((await created.snapshot()).schema.fields);
+  const schema = cleanedSchemaFor(money);
+  const c = await openOrCreate(cleaned, schema, {});
   const d = await openOrCreate(deadLetters, deadLetterSchema, {
     name: "orders_dead_letters",
     description: "Kafka records that are not valid orders, with the reason",
@@ -106,7 +119,7 @@ export async function cleanedSink(cleaned: string, deadLetters: string): Promise
       const now = Date.now();
       // Valid orders are decoded straight into the cleaned table's columns (decode.ts), a record
       // batch every BATCH_ORDERS orders; the decoder hands back parseOrder's verdict on the rest.
-      const decoder = new OrderDecoder(now);
+      const decoder = new OrderDecoder(now, { money });
       const batches: RecordBatch[] = [];
       const bad: DeadLetter[] = [];
       // Valid orders whose rows are already in orders_cleaned but whose dead letter may still be
@@ -127,7 +140,7 @@ export async function cleanedSink(cleaned: string, deadLetters: string): Promise
             if (decoder.orders >= BATCH_ORDERS) batches.push(decoder.take());
           } else {
             // Only its dead letter is still to write (a replay after a crash): the verdict alone.
-            const r = parseOrder(m.value);
+            const r = decoder.verdict(m.value);
             failure = r.ok ? undefined : r;
             if (r.ok && checks.length > 0) {
               replayed.push({
@@ -144,14 +157,14 @@ export async function cleanedSink(cleaned: string, deadLetters: string): Promise
         }
       }
       if (decoder.orders > 0) batches.push(decoder.take());
-      let cleaned = batches.length > 0 ? new Table(cleanedSchema, batches) : flattenOrders([], now);
+      let cleaned = batches.length > 0 ? new Table(schema, batches) : flattenOrders([], now, money);
       // CHECK constraints of orders_cleaned: an order with any violating line-item row goes
       // whole to the dead letters (its one Kafka record), never in part to orders_cleaned.
       const rejected = new Map<string, string>();
       if (checks.length > 0) {
-        cleaned = withoutViolations(cleaned, checks, rejected, now);
+        cleaned = withoutViolations(cleaned, checks, rejected, now, money);
         if (replayed.length > 0) {
-          withoutViolations(flattenOrders(replayed, now), checks, rejected, now);
+          withoutViolations(flattenOrders(replayed, now, money), checks, rejected, now, money);
         }
       }
       if (rejected.size > 0) {
@@ -211,6 +224,7 @@ function withoutViolations(
   checks: readonly TableConstraint[],
   rejected: Map<string, string>,
   now: number,
+  money: CleanedMoney,
 ): Table {
   const violations = constraintViolations(checks, cleaned);
   if (violations.length === 0) return cleaned;
@@ -235,7 +249,7 @@ function withoutViolations(
       start = i + 1;
     }
   }
-  return kept.length > 0 ? new Table(cleanedSchema, kept) : flattenOrders([], now);
+  return kept.length > 0 ? new Table(cleaned.schema, kept) : flattenOrders([], now, money);
 }
 
 /** Orders decoded into one record batch by the cleaned sink's build. */
@@ -267,6 +281,18 @@ async function openOrCreate(
   const snap = await table.snapshot();
   tableConstraints(snap.configuration, snap.schema, table.storage.url);
   return table;
+}
+
+/**
+ * The money types of an existing orders_cleaned (its `price` and `subtotal` columns), or a
+ * one-line error naming a column whose type cannot take money.
+ */
+function tableMoney(fields: readonly StructField[]): CleanedMoney {
+  const typeOf = (name: string) => fields.find((f) => f.name === name)?.type;
+  return {
+    price: moneyType(typeOf("price"), "price"),
+    subtotal: moneyType(typeOf("subtotal"), "subtotal"),
+  };
 }
 
 /** The last path segment of a location, or the fallback. */
