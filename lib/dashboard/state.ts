@@ -13,6 +13,7 @@
  */
 import type { Table } from "apache-arrow";
 import type { ProductCatalog } from "../orders/catalog.ts";
+import { centsOf } from "../orders/money.ts";
 
 /** The columns of orders_cleaned the dashboard reads. */
 export const LIVE_COLUMNS = [
@@ -202,16 +203,17 @@ export class LiveOrders {
   add(table: Table): void {
     const n = table.numRows;
     if (n === 0) return;
-    const col = (name: string) => {
-      const c = table.getChild(name);
-      if (!c) throw new Error(`the table has no column '${name}': is it orders_cleaned?`);
-      return c.toArray() as ArrayLike<unknown>;
+    const missing = (name: string): never => {
+      throw new Error(`the table has no column '${name}': is it orders_cleaned?`);
     };
+    const col = (name: string) =>
+      (table.getChild(name) ?? missing(name)).toArray() as ArrayLike<unknown>;
     const city = col("city");
     const state = col("state");
     const product = col("product_id");
     const quantity = col("quantity");
-    const subtotal = col("subtotal");
+    // Money exactly, decimal (new tables) or double (older ones).
+    const subtotal = centsOf(table.getChild("subtotal") ?? missing("subtotal"));
     const partition = col("kafka_partition");
     const offset = col("kafka_offset");
     const ts = col("kafka_timestamp"); // µs
@@ -239,7 +241,7 @@ export class LiveOrders {
         orders.set(key, o);
         if ((this.#offsets.get(p) ?? 0) <= off) this.#offsets.set(p, off + 1);
       }
-      const c = Math.round((subtotal[i] as number) * 100);
+      const c = subtotal[i];
       const q = num(quantity[i]);
       o.cents += c;
       const id = num(product[i]);

@@ -1,7 +1,8 @@
 /**
  * The cleaned table's column buffers, filled row by row and handed over as one Arrow
- * `RecordBatch` of {@link cleanedSchema}: int64 columns as 32-bit halves (a `BigInt64Array` over
- * the same memory takes the rare bigint), doubles and the partition in typed arrays, each Utf8
+ * `RecordBatch` of the cleaned schema: int64 columns as 32-bit halves (a `BigInt64Array` over
+ * the same memory takes the rare bigint), money as integer cents and the partition in typed
+ * arrays (money takes the table's type, decimal or double, in `take`), each Utf8
  * column as offsets + bytes + validity bits. Private to lib/orders: decode.ts writes the buffers
  * directly; {@link CleanedColumns.addOrder} adds an already parsed order (its fallback path).
  *
@@ -9,9 +10,10 @@
  * lineage arithmetic, strings as `TextEncoder` bytes of each value, the same nulls.
  * @module
  */
-import { Float64, makeData, RecordBatch, Struct, Utf8 } from "apache-arrow";
+import { makeData, RecordBatch, Struct, Utf8 } from "apache-arrow";
 import { int32Data, int64Data, timestampData } from "../arrow/columns.ts";
-import { cleanedSchema } from "./flatten.ts";
+import { type CleanedMoney, cleanedSchemaFor, DEFAULT_CLEANED_MONEY } from "./flatten.ts";
+import { moneyData } from "./money.ts";
 import type { Long, Order } from "./schema.ts";
 
 const TWO32 = 4294967296;
@@ -131,7 +133,9 @@ export class CleanedColumns {
   itemId!: Int64Column;
   productId!: Int64Column;
   quantity!: Int64Column;
+  /** Price in whole cents (an integer-valued double). */
   price!: Float64Array;
+  /** Subtotal in whole cents. */
   subtotal!: Float64Array;
   partition!: Int32Array;
   kafkaOffset!: Int64Column;
@@ -139,6 +143,7 @@ export class CleanedColumns {
   /** customer_fname, customer_lname, city, state. */
   strings!: Utf8Column[];
   readonly #ingestedUs: number;
+  readonly #money: CleanedMoney;
   /** Room for the next batch's rows: at first the constructor's, then the last batch's + 1/8. */
   #nextRows: number;
 
@@ -146,9 +151,15 @@ export class CleanedColumns {
    * @param ingestedAtMs the `ingested_at` of every row (epoch ms).
    * @param firstRows room for this many rows at first (the buffers double when full); later
    *   batches start with room for the last batch's rows and an eighth more.
+   * @param money the table's money types (default `decimal(12,2)`).
    */
-  constructor(ingestedAtMs: number, firstRows = 8192) {
+  constructor(
+    ingestedAtMs: number,
+    firstRows = 8192,
+    money: CleanedMoney = DEFAULT_CLEANED_MONEY,
+  ) {
     this.#ingestedUs = Math.round(ingestedAtMs * 1000);
+    this.#money = money;
     this.#nextRows = Math.max(8, firstRows);
   }
 
@@ -249,8 +260,8 @@ export class CleanedColumns {
       put64(this.itemId, r, it.order_item_id);
       put64(this.productId, r, it.order_item_product_id);
       put64(this.quantity, r, it.order_item_quantity);
-      this.price[r] = it.order_item_product_price;
-      this.subtotal[r] = it.order_item_subtotal;
+      this.price[r] = Math.round(it.order_item_product_price * 100);
+      this.subtotal[r] = Math.round(it.order_item_subtotal * 100);
     }
     const values = [order.customer_fname, order.customer_lname, order.city, order.state];
     for (let c = 0; c < 4; c++) {
@@ -281,7 +292,7 @@ export class CleanedColumns {
     this.orders++;
   }
 
-  /** The rows so far as a RecordBatch of {@link cleanedSchema}; the buffers start again empty. */
+  /** The rows so far as a RecordBatch of the cleaned schema; the buffers start again empty. */
   take(): RecordBatch {
     if (this.cap === 0) this.#alloc(8); // nothing was added: an empty batch
     const n = this.rows;
@@ -311,15 +322,16 @@ export class CleanedColumns {
       int64(this.itemId),
       int64(this.productId),
       int64(this.quantity),
-      makeData({ type: new Float64(), length: n, data: this.price.subarray(0, n) }),
-      makeData({ type: new Float64(), length: n, data: this.subtotal.subarray(0, n) }),
+      moneyData(this.price, n, this.#money.price),
+      moneyData(this.subtotal, n, this.#money.subtotal),
       int32Data(this.partition.subarray(0, n)),
       int64(this.kafkaOffset),
       timestampData(this.kafkaTs.big.subarray(0, n)),
       timestampData(ingested),
     ];
+    const schema = cleanedSchemaFor(this.#money);
     const struct = makeData({
-      type: new Struct(cleanedSchema.fields),
+      type: new Struct(schema.fields),
       length: n,
       nullCount: 0,
       children,
@@ -328,6 +340,6 @@ export class CleanedColumns {
     this.orders = 0;
     this.cap = 0; // new buffers on the next reserve: the batch keeps these
     if (n > 0) this.#nextRows = Math.max(8, n + (n >> 3));
-    return new RecordBatch(cleanedSchema, struct);
+    return new RecordBatch(schema, struct);
   }
 }

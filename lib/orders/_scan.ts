@@ -2,7 +2,7 @@
  * The byte scanner of decode.ts: reads one order record's UTF-8 bytes in one pass, for the JSON
  * shape of lib/orders/schema.ts only, and says whether it is *sure* the record is a valid order
  * (see decode.ts for exactly when). When it is, {@link scanned} holds the order's values: longs
- * and doubles as the doubles JSON.parse reads, strings as UTF-8 byte ranges (of the record, or of
+ * and money (price, subtotal) as the doubles JSON.parse reads, strings as UTF-8 byte ranges (of the record, or of
  * `unescaped` when they had escapes). State lives in module variables: one record at a time
  * (decoding is synchronous).
  * @module
@@ -55,6 +55,8 @@ let itemValues = new Float64Array(5 * 8);
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 /** Exact powers of ten (10^0 … 10^22 are doubles exactly). */
 const POW10 = Float64Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
+/** 10^(10 + k): the digits of an amount below 10^10 with k decimals are below it. */
+const MONEY_DIGITS = [1e10, 1e11, 1e12];
 /** validate.ts's tolerance for |subtotal − price × quantity| (same expression, same double). */
 const CENT_TOLERANCE = 0.01 + 1e-9;
 
@@ -267,14 +269,16 @@ function long(): number {
   return neg ? -v : v;
 }
 
-/** A decimal literal without exponent whose digits fit a safe integer, or NaN (not sure). */
-function double(): number {
+/**
+ * An amount of money: a decimal literal without exponent, at most two decimals, below 10^10
+ * (money.ts); else NaN (not sure: validate.ts decides).
+ */
+function money(): number {
   const buf = b;
   const end = n;
   let i = p;
   const neg = buf[i] === 0x2d;
   if (neg) i++;
-  const s = i;
   let d = buf[i] - 0x30;
   if (!(d >= 0 && d <= 9)) return NaN;
   let m = d;
@@ -287,7 +291,6 @@ function double(): number {
       i++;
     }
   }
-  let digits = i - s;
   let k = 0;
   if (buf[i] === 0x2e) {
     const f = ++i;
@@ -299,9 +302,15 @@ function double(): number {
     }
     k = i - f;
     if (k === 0) return NaN;
-    digits += k;
   }
-  if (digits > 16 || m > MAX_SAFE) return NaN;
+  // Money (money.ts): at most two decimals (more only as trailing zeros, `12.340`) and below
+  // 10^10, else validate.ts decides.
+  if (k > 2) {
+    if (k > 16 || m > MAX_SAFE || m % POW10[k - 2] !== 0) return NaN;
+    m /= POW10[k - 2];
+    k = 2;
+  }
+  if (m >= MONEY_DIGITS[k]) return NaN;
   p = i;
   // m and 10^k are exact doubles, so one IEEE division rounds the decimal value correctly.
   const v = k === 0 ? m : m / POW10[k];
@@ -469,7 +478,7 @@ function item(): boolean {
     last = k;
     seen |= 1 << k;
     if (!colon()) return false;
-    const v = k < 3 ? long() : double();
+    const v = k < 3 ? long() : money();
     if (v !== v) return false;
     itemValues[at + k] = v;
     c = next();

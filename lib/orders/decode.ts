@@ -16,9 +16,11 @@
  *   with exactly its five keys, once each (unknown keys, allowed or not, fall back);
  * - longs written as plain integers (`-`? digits, no leading zero, no fraction or exponent) that
  *   are safe integers (|v| ≤ 2^53 − 1), so their value is exact; `pincode` may be `null`;
- * - doubles written as `-`? digits (`.` digits)? with at most 16 digits in all and a mantissa
- *   ≤ 2^53 − 1: the value is `mantissa / 10^k` with both exactly representable, one correctly
- *   rounded division, the same double JSON.parse reads (no exponents: they fall back);
+ * - money written as `-`? digits (`.` digits)? with at most two decimals (or trailing zeros) and
+ *   below 10^10
+ *   (money.ts): the value is `mantissa / 10^k` with both exactly representable, one correctly
+ *   rounded division, the same double JSON.parse reads (no exponents: they fall back), and its
+ *   cents `round(value × 100)` exactly;
  * - names, city and state are strings or `null`: well-formed UTF-8 (no overlong forms, no
  *   surrogates), no raw control characters, escapes `\" \\ \/ \b \f \n \r \t \uXXXX`; a pair of
  *   `\u` surrogates is one character, a lone one is U+FFFD (as `TextEncoder` writes it);
@@ -31,8 +33,10 @@
 import type { RecordBatch } from "apache-arrow";
 import { CleanedColumns, offsetLong, put64 } from "./_cleaned_columns.ts";
 import { endScan, scanned, scanOrder } from "./_scan.ts";
-import type { Order } from "./schema.ts";
-import { DEFAULT_MAX_BYTES, type ParseFailure, parseOrder } from "./validate.ts";
+import { type CleanedMoney, DEFAULT_CLEANED_MONEY } from "./flatten.ts";
+import { holdsAllMoney, moneyMisfit } from "./money.ts";
+import type { LineItem, Order } from "./schema.ts";
+import { DEFAULT_MAX_BYTES, type ParseFailure, parseOrder, type ParseResult } from "./validate.ts";
 
 /** Options of {@link OrderDecoder}. */
 export interface DecodeOptions {
@@ -46,11 +50,17 @@ export interface DecodeOptions {
    * returned rejects the order instead (schema evolution, lib/orders/evolve.ts).
    */
   admit?: (order: Order, firstRow: number) => ParseFailure | undefined;
+  /**
+   * The table's money types (default `decimal(12,2)`): an order with an amount the type cannot
+   * hold exactly is `out_of_range` (money.ts `moneyMisfit`), its rows not added.
+   */
+  money?: CleanedMoney;
 }
 
 /**
- * Decodes order records into rows of the cleaned table ({@link cleanedSchema}), one per line
- * item; records that are not valid orders come back as parseOrder's failure.
+ * Decodes order records into rows of the cleaned table (flatten.ts `cleanedSchemaFor`, money in
+ * the table's types), one per line item; records that are not valid orders come back as
+ * parseOrder's failure.
  *
  * @example
  * ```ts
@@ -73,6 +83,8 @@ export class OrderDecoder {
   fellBack = 0;
   readonly #cols: CleanedColumns;
   readonly #maxBytes: number;
+  /** The money types, when one of them cannot hold every valid amount (else undefined). */
+  readonly #narrow: CleanedMoney | undefined;
   readonly #admit: DecodeOptions["admit"];
 
   /**
@@ -80,8 +92,10 @@ export class OrderDecoder {
    * @param opts size limit and first buffer size.
    */
   constructor(ingestedAtMs: number, opts: DecodeOptions = {}) {
-    this.#cols = new CleanedColumns(ingestedAtMs, opts.firstRows);
+    const money = opts.money ?? DEFAULT_CLEANED_MONEY;
+    this.#cols = new CleanedColumns(ingestedAtMs, opts.firstRows, money);
     this.#maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
+    this.#narrow = holdsAllMoney(money.price) && holdsAllMoney(money.subtotal) ? undefined : money;
     this.#admit = opts.admit;
   }
 
@@ -105,31 +119,44 @@ export class OrderDecoder {
     offset: bigint | string | number,
     timestampMs: number,
   ): ParseFailure | undefined {
-    if (
-      value !== null && value !== undefined && value.length <= this.#maxBytes &&
-      scanInto(value, this.#cols, partition, offset, timestampMs)
-    ) {
-      this.scanned++;
-      return undefined;
+    if (value !== null && value !== undefined && value.length <= this.#maxBytes) {
+      const r = scanInto(value, this.#cols, partition, offset, timestampMs, this.#narrow);
+      if (r !== false) {
+        this.scanned++;
+        return r === true ? undefined : r;
+      }
     }
     this.fellBack++;
     const r = parseOrder(value, { maxBytes: this.#maxBytes });
     if (!r.ok) return r;
+    const misfit = this.#narrow && itemsMisfit(r.order.line_items, this.#narrow);
+    if (misfit) return misfit;
     const refused = this.#admit?.(r.order, this.#cols.rows);
     if (refused !== undefined) return refused;
     this.#cols.addOrder(r.order, partition, offset, timestampMs);
     return undefined;
   }
 
-  /** The rows decoded so far as a RecordBatch of cleanedSchema; the next batch starts empty. */
+  /**
+   * The verdict on one record value without adding its rows: parseOrder's, and `out_of_range`
+   * for an amount the table's money types cannot hold (as {@link OrderDecoder.decode} judges).
+   */
+  verdict(value: Uint8Array | null | undefined): ParseResult {
+    const r = parseOrder(value, { maxBytes: this.#maxBytes });
+    if (!r.ok || this.#narrow === undefined) return r;
+    return itemsMisfit(r.order.line_items, this.#narrow) ?? r;
+  }
+
+  /** The rows decoded so far as a RecordBatch of the cleaned schema; the next batch starts empty. */
   take(): RecordBatch {
     return this.#cols.take();
   }
 }
 
 /**
- * When the scanner is sure `value` is a valid order, adds its rows to `cols` and returns true;
- * else adds nothing and returns false.
+ * When the scanner is sure `value` is a valid order, adds its rows to `cols` and returns true
+ * (or, when an amount does not fit the `narrow` money types, adds nothing and returns that
+ * `out_of_range` failure); else adds nothing and returns false.
  */
 function scanInto(
   value: Uint8Array,
@@ -137,14 +164,69 @@ function scanInto(
   partition: number,
   offset: bigint | string | number,
   timestampMs: number,
-): boolean {
+  narrow: CleanedMoney | undefined,
+): boolean | ParseFailure {
   if (!scanOrder(value)) return false;
   try {
+    const misfit = narrow && scannedMisfit(narrow);
+    if (misfit) return misfit;
     commit(cols, partition, offsetLong(offset), timestampMs);
   } finally {
     endScan(); // hold no record
   }
   return true;
+}
+
+/** The `out_of_range` failure of the first amount `money` cannot hold, or undefined. */
+function misfitAt(
+  item: number,
+  priceCents: number,
+  subtotalCents: number,
+  money: CleanedMoney,
+): ParseFailure | undefined {
+  for (
+    const [name, cents, type] of [
+      ["order_item_product_price", priceCents, money.price],
+      ["order_item_subtotal", subtotalCents, money.subtotal],
+    ] as const
+  ) {
+    const why = moneyMisfit(cents, type);
+    if (why !== undefined) {
+      const field = `line_items[${item}].${name}`;
+      return { ok: false, reason: "out_of_range", field, message: `${field}: ${why}` };
+    }
+  }
+  return undefined;
+}
+
+/** {@link misfitAt} over the scanned order's line items. */
+function scannedMisfit(money: CleanedMoney): ParseFailure | undefined {
+  const vals = scanned.itemValues;
+  for (let j = 0; j < scanned.items; j++) {
+    const f = misfitAt(
+      j,
+      Math.round(vals[5 * j + 3] * 100),
+      Math.round(vals[5 * j + 4] * 100),
+      money,
+    );
+    if (f) return f;
+  }
+  return undefined;
+}
+
+/** {@link misfitAt} over a parsed order's line items. */
+function itemsMisfit(items: readonly LineItem[], money: CleanedMoney): ParseFailure | undefined {
+  for (let j = 0; j < items.length; j++) {
+    const it = items[j];
+    const f = misfitAt(
+      j,
+      Math.round(it.order_item_product_price * 100),
+      Math.round(it.order_item_subtotal * 100),
+      money,
+    );
+    if (f) return f;
+  }
+  return undefined;
 }
 
 const TWO32 = 4294967296;
@@ -205,8 +287,9 @@ function commit(
       v = vals[at + 2];
       qty[h] = lo32(v);
       qty[h + 1] = hi32(v);
-      price[r] = vals[at + 3];
-      subtotal[r] = vals[at + 4];
+      // Money as whole cents: exact, the amounts are doubles nearest to a number of cents.
+      price[r] = Math.round(vals[at + 3] * 100);
+      subtotal[r] = Math.round(vals[at + 4] * 100);
       part[r] = partition;
       off[h] = fLo;
       off[h + 1] = fHi;
@@ -220,8 +303,8 @@ function commit(
       put64(cols.itemId, r, vals[at]);
       put64(cols.productId, r, vals[at + 1]);
       put64(cols.quantity, r, vals[at + 2]);
-      cols.price[r] = vals[at + 3];
-      cols.subtotal[r] = vals[at + 4];
+      cols.price[r] = Math.round(vals[at + 3] * 100);
+      cols.subtotal[r] = Math.round(vals[at + 4] * 100);
     }
     cols.lineage(from, to, partition, offset, timestampMs);
   }

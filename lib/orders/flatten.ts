@@ -11,7 +11,6 @@
 
 import {
   Field,
-  Float64,
   Int32,
   Int64,
   makeData,
@@ -31,6 +30,13 @@ import {
   utf8FromStrings,
 } from "../arrow/columns.ts";
 import type { Long, Order } from "./schema.ts";
+import {
+  DEFAULT_MONEY,
+  moneyArrowType,
+  moneyData,
+  type MoneyType,
+  moneyTypeName,
+} from "./money.ts";
 
 /** Column names of the cleaned table, in order. */
 export const CLEANED_COLUMNS = [
@@ -52,28 +58,65 @@ export const CLEANED_COLUMNS = [
   "ingested_at",
 ] as const;
 
+/** The money types of the cleaned table's two money columns (money.ts). */
+export interface CleanedMoney {
+  /** Type of `price`. */
+  price: MoneyType;
+  /** Type of `subtotal`. */
+  subtotal: MoneyType;
+}
+
+/** The money of new cleaned tables: `decimal(12,2)` for both price and subtotal. */
+export const DEFAULT_CLEANED_MONEY: CleanedMoney = {
+  price: DEFAULT_MONEY,
+  subtotal: DEFAULT_MONEY,
+};
+
+const schemas = new Map<string, Schema>();
+
 /**
- * Arrow schema of the cleaned rows. Ids, line-item values and lineage are never null; the
- * customer's names, city, state and pincode are nullable (the validator lets them be null).
+ * Arrow schema of the cleaned rows with money in the given types (default: `decimal(12,2)`, the
+ * type of new tables; an older table's `double` money, or a user's own decimal, is kept when the
+ * stream appends to it). Ids, line-item values and lineage are never null; the customer's names,
+ * city, state and pincode are nullable (the validator lets them be null).
+ *
+ * @example
+ * ```ts
+ * import { cleanedSchemaFor } from "./flatten.ts";
+ * import { DOUBLE_MONEY } from "./money.ts";
+ * String(cleanedSchemaFor().fields[10].type); // "Decimal[12e+2]"
+ * String(cleanedSchemaFor({ price: DOUBLE_MONEY, subtotal: DOUBLE_MONEY }).fields[10].type); // "Float64"
+ * ```
  */
-export const cleanedSchema: Schema = new Schema([
-  new Field("order_id", new Int64(), false),
-  new Field("customer_id", new Int64(), false),
-  new Field("customer_fname", new Utf8(), true),
-  new Field("customer_lname", new Utf8(), true),
-  new Field("city", new Utf8(), true),
-  new Field("state", new Utf8(), true),
-  new Field("pincode", new Int64(), true),
-  new Field("item_id", new Int64(), false),
-  new Field("product_id", new Int64(), false),
-  new Field("quantity", new Int64(), false),
-  new Field("price", new Float64(), false),
-  new Field("subtotal", new Float64(), false),
-  new Field("kafka_partition", new Int32(), false),
-  new Field("kafka_offset", new Int64(), false),
-  new Field("kafka_timestamp", new TimestampMicrosecond("UTC"), false),
-  new Field("ingested_at", new TimestampMicrosecond("UTC"), false),
-]);
+export function cleanedSchemaFor(money: CleanedMoney = DEFAULT_CLEANED_MONEY): Schema {
+  const key = `${moneyTypeName(money.price)} ${moneyTypeName(money.subtotal)}`;
+  let schema = schemas.get(key);
+  if (schema === undefined) {
+    schema = new Schema([
+      new Field("order_id", new Int64(), false),
+      new Field("customer_id", new Int64(), false),
+      new Field("customer_fname", new Utf8(), true),
+      new Field("customer_lname", new Utf8(), true),
+      new Field("city", new Utf8(), true),
+      new Field("state", new Utf8(), true),
+      new Field("pincode", new Int64(), true),
+      new Field("item_id", new Int64(), false),
+      new Field("product_id", new Int64(), false),
+      new Field("quantity", new Int64(), false),
+      new Field("price", moneyArrowType(money.price), false),
+      new Field("subtotal", moneyArrowType(money.subtotal), false),
+      new Field("kafka_partition", new Int32(), false),
+      new Field("kafka_offset", new Int64(), false),
+      new Field("kafka_timestamp", new TimestampMicrosecond("UTC"), false),
+      new Field("ingested_at", new TimestampMicrosecond("UTC"), false),
+    ]);
+    schemas.set(key, schema);
+  }
+  return schema;
+}
+
+/** Arrow schema of the cleaned rows of a new table (money as `decimal(12,2)`): {@link cleanedSchemaFor}. */
+export const cleanedSchema: Schema = cleanedSchemaFor();
 
 /** One validated order with the Kafka coordinates it was read from. */
 export interface OrderRecord {
@@ -97,7 +140,8 @@ function offsetToLong(o: bigint | string | number): Long {
 
 /**
  * Flattens orders into one Arrow row per line item, in input order, with lineage columns;
- * the schema is {@link cleanedSchema}.
+ * the schema is {@link cleanedSchemaFor}`(money)`. Money must fit its type (money.ts
+ * `moneyMisfit`); the validator's amounts always fit the default `decimal(12,2)` and `double`.
  *
  * @example
  * ```ts
@@ -114,7 +158,11 @@ function offsetToLong(o: bigint | string | number): Long {
  * }
  * ```
  */
-export function flattenOrders(records: readonly OrderRecord[], ingestedAtMs: number): Table {
+export function flattenOrders(
+  records: readonly OrderRecord[],
+  ingestedAtMs: number,
+  money: CleanedMoney = DEFAULT_CLEANED_MONEY,
+): Table {
   let n = 0;
   for (let j = 0; j < records.length; j++) n += records[j].order.line_items.length;
 
@@ -127,6 +175,7 @@ export function flattenOrders(records: readonly OrderRecord[], ingestedAtMs: num
   const kafkaOffset = int64Values(n);
   const kafkaTs = int64Values(n);
   const ingestedAt = int64Values(n);
+  // Money as whole cents (exact: validated amounts are doubles nearest to a number of cents).
   const price = new Float64Array(n);
   const subtotal = new Float64Array(n);
   const partition = new Int32Array(n);
@@ -165,8 +214,8 @@ export function flattenOrders(records: readonly OrderRecord[], ingestedAtMs: num
       setInt64(itemId, r, it.order_item_id);
       setInt64(productId, r, it.order_item_product_id);
       setInt64(quantity, r, it.order_item_quantity);
-      price[r] = it.order_item_product_price;
-      subtotal[r] = it.order_item_subtotal;
+      price[r] = Math.round(it.order_item_product_price * 100);
+      subtotal[r] = Math.round(it.order_item_subtotal * 100);
       partition[r] = rec.partition;
       setInt64(kafkaOffset, r, off);
       setInt64(kafkaTs, r, tsUs);
@@ -187,18 +236,14 @@ export function flattenOrders(records: readonly OrderRecord[], ingestedAtMs: num
     int64Data(itemId),
     int64Data(productId),
     int64Data(quantity),
-    makeData({ type: new Float64(), length: n, data: price }),
-    makeData({ type: new Float64(), length: n, data: subtotal }),
+    moneyData(price, n, money.price),
+    moneyData(subtotal, n, money.subtotal),
     int32Data(partition),
     int64Data(kafkaOffset),
     timestampData(kafkaTs),
     timestampData(ingestedAt),
   ];
-  const struct = makeData({
-    type: new Struct(cleanedSchema.fields),
-    length: n,
-    nullCount: 0,
-    children,
-  });
-  return new Table(cleanedSchema, [new RecordBatch(cleanedSchema, struct)]);
+  const schema = cleanedSchemaFor(money);
+  const struct = makeData({ type: new Struct(schema.fields), length: n, nullCount: 0, children });
+  return new Table(schema, [new RecordBatch(schema, struct)]);
 }

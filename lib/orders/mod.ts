@@ -22,3 +22,4 @@ export * from "./validate.ts";
 export * from "./flatten.ts";
 export * from "./decode.ts";
 export * from "./sinks.ts";
+export * from "./money.ts";

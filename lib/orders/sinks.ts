@@ -38,16 +38,25 @@ import { rawSchema, rawTable } from "./raw.ts";
 import type { TableSink, TableSinkSpec } from "../engine/tables.ts";
 import { type DeadLetter, deadLetterSchema, deadLetterTable } from "./dead_letters.ts";
 import { OrderDecoder } from "./decode.ts";
-import { CLEANED_COLUMNS, cleanedSchema, flattenOrders, type OrderRecord } from "./flatten.ts";
+import {
+  CLEANED_COLUMNS,
+  type CleanedMoney,
+  cleanedSchema,
+  cleanedSchemaFor,
+  flattenOrders,
+  type OrderRecord,
+} from "./flatten.ts";
 import { Evolution } from "./evolve.ts";
+import { moneyType } from "./money.ts";
 import { typeWideningEnabled } from "../delta/widening.ts";
-import { type ParseFailure, parseOrder, type ReasonCode } from "./validate.ts";
+import type { ParseFailure, ReasonCode } from "./validate.ts";
 import {
   constraintViolations,
   type TableConstraint,
   tableConstraints,
 } from "../delta/constraints.ts";
 import type { RawChunk } from "../kafka/raw.ts";
+import type { StructField } from "../delta/schema.ts";
 
 /**
  * The bronze sink: every record as a row of `orders_raw` (created when missing).
@@ -111,10 +120,14 @@ export async function cleanedSink(
   opts: CleanedSinkOptions = {},
 ): Promise<TableSink> {
   const mergeSchema = opts.mergeSchema ?? false;
-  const c = await openOrCreate(cleaned, cleanedSchema, {
+  // A new table stores money as decimal(12,2); an existing one keeps its own money types.
+  const created = await createTable(cleaned, cleanedSchema, {
     name: "orders_cleaned",
     description: "Valid orders, one row per line item, with Kafka lineage (silver)",
+    ifNotExists: true,
   });
+  const money = tableMoney((await created.snapshot()).schema.fields);
+  const c = await openOrCreate(cleaned, cleanedSchemaFor(money), {});
   // The table as opened, for a build called without the engine's snapshots (evolve.ts).
   const opened = await c.snapshot();
   const d = await openOrCreate(deadLetters, deadLetterSchema, {
@@ -138,7 +151,10 @@ export async function cleanedSink(
       });
       // Valid orders are decoded straight into the cleaned table's columns (decode.ts), a record
       // batch every BATCH_ORDERS orders; the decoder hands back parseOrder's verdict on the rest.
-      const decoder = new OrderDecoder(now, { admit: (o, row) => evolution.admit(o, row) });
+      const decoder = new OrderDecoder(now, {
+        money,
+        admit: (o, row) => evolution.admit(o, row),
+      });
       const take = () => {
         const batch = decoder.take();
         evolution.cut(batch.numRows);
@@ -164,7 +180,7 @@ export async function cleanedSink(
             if (decoder.orders >= BATCH_ORDERS) batches.push(take());
           } else {
             // Only its dead letter is still to write (a replay after a crash): the verdict alone.
-            const r = parseOrder(m.value);
+            const r = decoder.verdict(m.value);
             failure = r.ok ? evolution.admit(r.order) : r;
             if (r.ok && failure === undefined && checks.length > 0) {
               replayed.push({
@@ -184,14 +200,14 @@ export async function cleanedSink(
       const evolved = evolution.finish(batches);
       let cleaned = evolved.length > 0
         ? new Table(evolved[0].schema, evolved)
-        : flattenOrders([], now);
+        : flattenOrders([], now, money);
       // CHECK constraints of orders_cleaned: an order with any violating line-item row goes
       // whole to the dead letters (its one Kafka record), never in part to orders_cleaned.
       const rejected = new Map<string, string>();
       if (checks.length > 0) {
-        cleaned = withoutViolations(cleaned, checks, rejected, now);
+        cleaned = withoutViolations(cleaned, checks, rejected, now, money);
         if (replayed.length > 0) {
-          withoutViolations(flattenOrders(replayed, now), checks, rejected, now);
+          withoutViolations(flattenOrders(replayed, now, money), checks, rejected, now, money);
         }
       }
       if (rejected.size > 0) {
@@ -251,6 +267,7 @@ function withoutViolations(
   checks: readonly TableConstraint[],
   rejected: Map<string, string>,
   now: number,
+  money: CleanedMoney,
 ): Table {
   const violations = constraintViolations(checks, cleaned);
   if (violations.length === 0) return cleaned;
@@ -275,7 +292,7 @@ function withoutViolations(
       start = i + 1;
     }
   }
-  return kept.length > 0 ? new Table(cleaned.schema, kept) : flattenOrders([], now);
+  return kept.length > 0 ? new Table(cleaned.schema, kept) : flattenOrders([], now, money);
 }
 
 /** Orders decoded into one record batch by the cleaned sink's build. */
@@ -309,6 +326,18 @@ async function openOrCreate(
   const snap = await table.snapshot();
   tableConstraints(snap.configuration, snap.schema, table.storage.url);
   return table;
+}
+
+/**
+ * The money types of an existing orders_cleaned (its `price` and `subtotal` columns), or a
+ * one-line error naming a column whose type cannot take money.
+ */
+function tableMoney(fields: readonly StructField[]): CleanedMoney {
+  const typeOf = (name: string) => fields.find((f) => f.name === name)?.type;
+  return {
+    price: moneyType(typeOf("price"), "price"),
+    subtotal: moneyType(typeOf("subtotal"), "subtotal"),
+  };
 }
 
 /** The last path segment of a location, or the fallback. */

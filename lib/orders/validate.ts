@@ -20,7 +20,10 @@
  *   a small or a large id; `JSON.parse` itself has no depth limit).
  * - `pincode` is a long (the seed's zip `00725` is the number `725`); a string zip is
  *   `wrong_type`.
- * - Doubles (price, subtotal) must be finite JSON numbers (`1e400` is `out_of_range`).
+ * - Money (price, subtotal) is exact to the cent (money.ts): a JSON number that is a whole number
+ *   of cents below 10^10, what a Delta `decimal(12,2)` holds. More than two decimals (`299.985`),
+ *   10^10 or more, or not finite (`1e400`) is `out_of_range`, never rounded. The number is judged
+ *   by the double it reads as: `299.980` and `2.9998e2` are 299.98.
  * - `line_items` absent, null or `[]` is `no_line_items`; not an array is `wrong_type`;
  *   an element that is not an object is `wrong_type` (null is `null_field`).
  * - Business rules, checked after types, line item by line item: quantity ≥ 1
@@ -42,6 +45,7 @@
  * @module
  */
 
+import { MONEY_LIMIT } from "./money.ts";
 import { INT64_MAX, INT64_MIN, type LineItem, type Long, type Order } from "./schema.ts";
 
 /** Every reason a record can be rejected, as a list (stable strings, used in dead letters). */
@@ -203,16 +207,26 @@ function checkLong(v: unknown, item: number, name: string): Check {
   return fail("wrong_type", path(item, name), `expected a long, got ${describe(v)}`);
 }
 
-function checkDouble(v: unknown, item: number, name: string): Check {
+function checkMoney(v: unknown, item: number, name: string): Check {
   if (typeof v === "number") {
-    return Number.isFinite(v)
-      ? OK
-      : fail("out_of_range", path(item, name), `expected a finite double, got ${v}`);
+    // Whole cents below 10^10: round(v × 100) / 100 is v exactly when v is the double nearest
+    // to a number of cents (one correctly rounded division), so the check is exact.
+    if (v < MONEY_LIMIT && v > -MONEY_LIMIT && Math.round(v * 100) / 100 === v) return OK;
+    return moneyFailure(v, item, name);
   }
-  if (v instanceof ExactNumber) return OK;
+  if (v instanceof ExactNumber) return moneyFailure(v.value, item, name);
   if (v === undefined) return fail("missing_field", path(item, name), "required field is missing");
   if (v === null) return fail("null_field", path(item, name), "required field is null");
   return fail("wrong_type", path(item, name), `expected a double, got ${describe(v)}`);
+}
+
+function moneyFailure(v: number, item: number, name: string): ParseFailure {
+  const detail = !Number.isFinite(v)
+    ? `expected a finite amount, got ${v}`
+    : Math.abs(v) >= MONEY_LIMIT
+    ? `${v} is beyond decimal(12,2): money must be below 10^10`
+    : `${v} has more than two decimals: money is exact to the cent, never rounded`;
+  return fail("out_of_range", path(item, name), detail);
 }
 
 function checkOptString(v: unknown, name: string): Check {
@@ -313,10 +327,10 @@ function checkTypes(o: Record<string, unknown>, exactPass: boolean): Check {
       if (c !== NEEDS_EXACT) return firstOf(exact, exactPass, c);
       exact = true;
     }
-    if ((c = checkDouble(it.order_item_product_price, i, "order_item_product_price")) !== OK) {
+    if ((c = checkMoney(it.order_item_product_price, i, "order_item_product_price")) !== OK) {
       return firstOf(exact, exactPass, c);
     }
-    if ((c = checkDouble(it.order_item_subtotal, i, "order_item_subtotal")) !== OK) {
+    if ((c = checkMoney(it.order_item_subtotal, i, "order_item_subtotal")) !== OK) {
       return firstOf(exact, exactPass, c);
     }
   }

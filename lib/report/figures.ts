@@ -10,6 +10,7 @@
  */
 import type { Table } from "apache-arrow";
 import type { ProductCatalog } from "../orders/catalog.ts";
+import { centsOf } from "../orders/money.ts";
 
 /** The columns {@link orderFigures} reads. */
 export const FIGURE_COLUMNS = [
@@ -146,11 +147,12 @@ function num(v: unknown): number {
  * ```
  */
 export function lineRows(table: Table): LineRow[] {
-  const col = (name: string) => {
+  const vector = (name: string) => {
     const c = table.getChild(name);
     if (!c) throw new Error(`the table has no column '${name}': is it orders_cleaned?`);
-    return c.toArray() as ArrayLike<unknown>;
+    return c;
   };
+  const col = (name: string) => vector(name).toArray() as ArrayLike<unknown>;
   const orderId = col("order_id");
   const customerId = col("customer_id");
   const city = col("city");
@@ -158,7 +160,8 @@ export function lineRows(table: Table): LineRow[] {
   const itemId = col("item_id");
   const productId = col("product_id");
   const quantity = col("quantity");
-  const subtotal = col("subtotal");
+  // Money exactly, whether the table stores it as decimal (new tables) or double (older ones).
+  const subtotal = centsOf(vector("subtotal"));
   const rows: LineRow[] = new Array(table.numRows);
   for (let i = 0; i < table.numRows; i++) {
     rows[i] = {
@@ -169,7 +172,7 @@ export function lineRows(table: Table): LineRow[] {
       itemId: num(itemId[i]),
       productId: num(productId[i]),
       quantity: num(quantity[i]),
-      subtotal: subtotal[i] as number,
+      subtotal: subtotal[i] / 100,
     };
   }
   return rows;

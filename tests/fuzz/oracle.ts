@@ -26,8 +26,9 @@
  *      exact decimal value must be an integer (else `wrong_type`) in int64 (else
  *      `out_of_range`). Absent = `missing_field`, null = `null_field`, not a number =
  *      `wrong_type`;
- *    - a double: a JSON number whose double is finite (`1e400` = `out_of_range`), else as a
- *      long;
+ *    - money (price, subtotal): a JSON number whose double is finite (`1e400` = `out_of_range`),
+ *      below 10^10 in magnitude and whose shortest decimal text has no exponent and at most two
+ *      digits after the point (else `out_of_range`: money is exact to the cent); else as a long;
  *    - names, city, state: a string, null or absent, else `wrong_type`; `pincode`: a long,
  *      null or absent;
  *    - `line_items`: absent, null or `[]` = `no_line_items`; not an array = `wrong_type`;
@@ -270,6 +271,16 @@ function doubleOf(v: JValue | undefined): DoubleResult {
   const value = Number(v.src);
   if (!Number.isFinite(value)) {
     return { ok: false, reason: "out_of_range", rule: "double: not finite" };
+  }
+  // Money is whole cents below 10^10 (decimal(12,2)), judged on the double's shortest text:
+  // no exponent, at most two digits after the point.
+  if (Math.abs(value) >= 1e10) {
+    return { ok: false, reason: "out_of_range", rule: "money: 10^10 or more" };
+  }
+  const text = String(Math.abs(value));
+  const point = text.indexOf(".");
+  if (text.includes("e") || (point >= 0 && text.length - point - 1 > 2)) {
+    return { ok: false, reason: "out_of_range", rule: "money: more than two decimals" };
   }
   return { ok: true, value };
 }

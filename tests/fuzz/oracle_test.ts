@@ -181,35 +181,45 @@ const CASES: [string, Uint8Array | null, Outcome | Outcome[], string?][] = [
   ],
   ["subtotal off by exactly a cent", bytes(sub("599.97")), "ok"],
   [
-    "subtotal off by 0.011",
-    bytes(sub("599.971")),
+    "subtotal off by two cents",
+    bytes(sub("599.98")),
     "subtotal_mismatch",
     "line_items[0].order_item_subtotal",
   ],
   [
-    "subtotal off by 0.0100005 (beyond 0.01 + 1e-9)",
-    bytes(sub("599.9700005")),
-    "subtotal_mismatch",
+    "subtotal off by 0.011 (a fraction of a cent: money first)",
+    bytes(sub("599.971")),
+    "out_of_range",
+    "line_items[0].order_item_subtotal",
   ],
   [
-    "1e15 × 3 off by 0.5 (within |p × q| × 1e-15)",
+    "subtotal off by 0.0100005 (a fraction of a cent: money first)",
+    bytes(sub("599.9700005")),
+    "out_of_range",
+  ],
+  [
+    "9,999,999,999.99 × 3 off by a cent",
     bytes(
       withItem(
-        ITEM.replace("299.98", "1e15").replace('"order_item_quantity":2', '"order_item_quantity":3')
-          .replace("599.96", "3000000000000000.5"),
+        ITEM.replace("299.98", "9999999999.99").replace(
+          '"order_item_quantity":2',
+          '"order_item_quantity":3',
+        ).replace("599.96", "29999999999.96"),
       ),
     ),
-    "ok",
+    "out_of_range",
+    "line_items[0].order_item_subtotal",
   ],
   [
-    "1e15 × 3 off by 1000",
+    "1e15 × 3 (money is below 10^10)",
     bytes(
       withItem(
         ITEM.replace("299.98", "1e15").replace('"order_item_quantity":2', '"order_item_quantity":3')
           .replace("599.96", "3000000000001000"),
       ),
     ),
-    "subtotal_mismatch",
+    "out_of_range",
+    "line_items[0].order_item_product_price",
   ],
   [
     "price × quantity = Infinity",
@@ -236,13 +246,25 @@ const CASES: [string, Uint8Array | null, Outcome | Outcome[], string?][] = [
     "out_of_range",
   ],
   [
-    "huge, finite, consistent",
+    "huge, finite, consistent (beyond decimal(12,2))",
     bytes(
       withItem(
         ITEM.replace("299.98", "1e308").replace(
           '"order_item_quantity":2',
           '"order_item_quantity":1',
         ).replace("599.96", "1e308"),
+      ),
+    ),
+    "out_of_range",
+  ],
+  [
+    "the largest amount, consistent",
+    bytes(
+      withItem(
+        ITEM.replace("299.98", "9999999999.99").replace(
+          '"order_item_quantity":2',
+          '"order_item_quantity":1',
+        ).replace("599.96", "9999999999.99"),
       ),
     ),
     "ok",

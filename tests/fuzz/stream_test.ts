@@ -47,6 +47,7 @@ import {
 import { runNotebook as runProducerStream } from "../support/notebooks.ts";
 import {
   baseArgs,
+  dollars,
   runNotebook,
   type RunResult,
   spawnNotebook,
@@ -340,8 +341,8 @@ function tableRowKey(r: Row): string {
     id: r.item_id,
     productId: r.product_id,
     quantity: r.quantity,
-    price: r.price as number,
-    subtotal: r.subtotal as number,
+    price: dollars(r.price) as number,
+    subtotal: dollars(r.subtotal) as number,
   });
 }
 

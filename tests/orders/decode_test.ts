@@ -84,6 +84,11 @@ function columnValues(table: Table, c: number): unknown[] {
     for (let i = 0; i < d.length; i++) {
       if (!d.getValid(i)) {
         out.push(null);
+      } else if (d.typeId === Type.Decimal) {
+        // Decimal128: the four little-endian words of the unscaled value.
+        const w = d.values as Uint32Array;
+        const k = 4 * (d.offset + i);
+        out.push(`decimal:${w[k]},${w[k + 1]},${w[k + 2]},${w[k + 3]}`);
       } else if (d.typeId === Type.Utf8) {
         const o = d.valueOffsets;
         const bytes = (d.values as Uint8Array).subarray(o[d.offset + i], o[d.offset + i + 1]);
@@ -270,13 +275,31 @@ const EDGES: [string, string, boolean][] = [
   ["int64 max", order({ order_id: "9223372036854775807" }), false],
   ["beyond int64", order({ order_id: "9223372036854775808" }), false],
   [
-    "16 price digits",
-    order({}, { order_item_product_price: "299.9800000000000", order_item_subtotal: "299.98" }),
+    "two price decimals",
+    order({}, { order_item_product_price: "299.98", order_item_subtotal: "299.98" }),
     true,
   ],
   [
-    "17 price digits",
-    order({}, { order_item_product_price: "299.98000000000000", order_item_subtotal: "299.98" }),
+    "price decimals beyond two, all zeros",
+    order({}, { order_item_product_price: "299.98000", order_item_subtotal: "299.98" }),
+    true,
+  ],
+  [
+    "three price decimals (out_of_range)",
+    order({}, { order_item_product_price: "299.985", order_item_subtotal: "299.98" }),
+    false,
+  ],
+  [
+    "9,999,999,999.99, the largest amount",
+    order({}, {
+      order_item_product_price: "9999999999.99",
+      order_item_subtotal: "9999999999.99",
+    }),
+    true,
+  ],
+  [
+    "10^10 (out_of_range)",
+    order({}, { order_item_product_price: "10000000000", order_item_subtotal: "10000000000" }),
     false,
   ],
   ["an exponent", order({}, { order_item_product_price: "2.9998e2" }), false],
@@ -284,7 +307,8 @@ const EDGES: [string, string, boolean][] = [
   ["a leading zero", order({ order_id: "01" }), false],
   ["a fraction as quantity", order({}, { order_item_quantity: "1.5" }), false],
   ["subtotal a cent off", order({}, { order_item_subtotal: "299.99" }), true],
-  ["subtotal just over a cent off", order({}, { order_item_subtotal: "299.9900001" }), false],
+  ["subtotal two cents off", order({}, { order_item_subtotal: "300.00" }), false],
+  ["subtotal with a fraction of a cent", order({}, { order_item_subtotal: "299.9900001" }), false],
   ["whitespace everywhere", ` \t\r\n${order().replace(/([{}\[\]:,])/g, " $1\n\t")} \r\n`, true],
   ["a form feed", `\f${order()}`, false],
   ["a BOM", `\uFEFF${order()}`, false],
@@ -368,10 +392,17 @@ Deno.test("decode: batches, lineage and counters", () => {
   assert.equal(batch.numRows, 20);
   assert.equal(decoder.rows, 0);
   const at = (name: string) => batch.getChild(name)!.data[0].values[19];
+  // Money is decimal(12,2): the unscaled cents in the row's first two words.
+  const cents = (name: string) => {
+    const w = batch.getChild(name)!.data[0].values as Uint32Array;
+    return w[4 * 19] + w[4 * 19 + 1] * 2 ** 32;
+  };
   assert.equal(at("kafka_partition"), 4);
   assert.equal(at("kafka_offset"), 2n ** 60n + 9n);
   assert.equal(at("kafka_timestamp"), 1000500n);
   assert.equal(at("ingested_at"), BigInt(Math.round(INGESTED_MS * 1000)));
   assert.equal(at("quantity"), 2n);
-  assert.equal(at("price"), 0.5);
+  assert.equal(String(batch.schema.fields[10].type), "Decimal[12e+2]");
+  assert.equal(cents("price"), 50);
+  assert.equal(cents("subtotal"), 100);
 });

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
-import { tableFromIPC, tableToIPC, Type } from "apache-arrow";
+import { tableFromIPC, tableToIPC, Type, type Vector } from "apache-arrow";
 import {
   CLEANED_COLUMNS,
   cleanedSchema,
+  DEFAULT_MONEY,
+  DOUBLE_MONEY,
   flattenOrders,
   type Order,
   type OrderRecord,
@@ -28,6 +30,22 @@ function corpusRecords(): OrderRecord[] {
 
 const INGESTED_MS = 1_764_000_000_123;
 
+/** Dollars to cents by their shortest decimal text (no float arithmetic): 299.98 → 29998n. */
+function textCents(v: number): bigint {
+  const [whole, frac = ""] = String(v).split(".");
+  assert.ok(frac.length <= 2 && !whole.includes("e"), `${v} is whole cents`);
+  const sign = whole.startsWith("-") ? -1n : 1n;
+  return sign * (BigInt(whole.replace("-", "")) * 100n + BigInt(frac.padEnd(2, "0")));
+}
+
+/** A Decimal128 value's unscaled integer from its four little-endian words. */
+function unscaled(col: Vector, i: number): bigint {
+  const w = col.data[0].values as Uint32Array;
+  let u = 0n;
+  for (let k = 3; k >= 0; k--) u = (u << 32n) | BigInt(w[4 * i + k]);
+  return BigInt.asIntN(128, u);
+}
+
 /** An independent expansion: one plain row per line item, values as Arrow JS returns them. */
 function expand(records: OrderRecord[]): Record<string, unknown>[] {
   const rows: Record<string, unknown>[] = [];
@@ -44,8 +62,8 @@ function expand(records: OrderRecord[]): Record<string, unknown>[] {
         item_id: BigInt(it.order_item_id),
         product_id: BigInt(it.order_item_product_id),
         quantity: BigInt(it.order_item_quantity),
-        price: it.order_item_product_price,
-        subtotal: it.order_item_subtotal,
+        price: textCents(it.order_item_product_price),
+        subtotal: textCents(it.order_item_subtotal),
         kafka_partition: r.partition,
         kafka_offset: BigInt(r.offset),
         kafka_timestamp: BigInt(r.timestampMs) * 1000n,
@@ -71,6 +89,8 @@ Deno.test("flattenOrders: values equal an independent expansion, row per line it
       if (name === "kafka_timestamp" || name === "ingested_at") {
         got = (col.data[0].values as BigInt64Array)[i];
       }
+      // Money is decimal(12,2): compare the unscaled cents.
+      if (name === "price" || name === "subtotal") got = unscaled(col, i);
       assert.deepEqual(got, expected[i][name], `row ${i} column ${name}`);
     }
   }
@@ -102,8 +122,8 @@ Deno.test("flattenOrders: schema, column types and nullability; strings are not 
     item_id: "Int64",
     product_id: "Int64",
     quantity: "Int64",
-    price: "Float64",
-    subtotal: "Float64",
+    price: "Decimal[12e+2]",
+    subtotal: "Decimal[12e+2]",
     kafka_partition: "Int32",
     kafka_offset: "Int64",
     kafka_timestamp: "Timestamp<MICROSECOND, UTC>",
@@ -199,5 +219,24 @@ Deno.test("flattenOrders: the table survives an Arrow IPC round trip (the Parque
   );
   for (const name of CLEANED_COLUMNS) {
     assert.deepEqual([...back.getChild(name)!], [...table.getChild(name)!], name);
+  }
+});
+
+Deno.test("flattenOrders: money in a table's own types (double, decimal(18,4), decimal(12,2))", () => {
+  const records = corpusRecords();
+  const expected = expand(records);
+  const dbl = flattenOrders(records, INGESTED_MS, { price: DOUBLE_MONEY, subtotal: DOUBLE_MONEY });
+  assert.equal(String(dbl.schema.fields[10].type), "Float64");
+  const wide = flattenOrders(records, INGESTED_MS, {
+    price: { kind: "decimal", precision: 18, scale: 4 },
+    subtotal: DEFAULT_MONEY,
+  });
+  assert.equal(String(wide.schema.fields[10].type), "Decimal[18e+4]");
+  for (let i = 0; i < expected.length; i++) {
+    // A double table gets the very double the record's text reads as.
+    const price = records.flatMap((r) => r.order.line_items)[i].order_item_product_price;
+    assert.ok(Object.is(dbl.getChild("price")!.get(i), price), `row ${i}`);
+    assert.equal(unscaled(wide.getChild("price")!, i), (expected[i].price as bigint) * 100n);
+    assert.equal(unscaled(wide.getChild("subtotal")!, i), expected[i].subtotal);
   }
 });

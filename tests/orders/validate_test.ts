@@ -243,41 +243,52 @@ function lineLiterals(q: string, p: string, s: string): string {
 }
 
 Deno.test("issue 20 (1): price × quantity that is not finite is out_of_range, never a pass", () => {
-  // The issue's record: 10^10 × 1e300 = Infinity made the tolerance Infinity, so any subtotal passed.
+  // The issue's record: 10^10 × 1e300 = Infinity made the tolerance Infinity, so any subtotal
+  // passed. Money now stops below 10^10, so the price itself is out of range first.
   const record = lineLiterals("10000000000", "1e300", "5.0");
-  const r = parseOrder(record);
-  const msg = bad(r, "out_of_range", "line_items[0].order_item_subtotal");
-  assert.match(msg, /price × quantity = 1e\+300 × 10000000000 is not a finite number/);
-  // Also as bytes, with the subtotal Infinity would have "matched", and in a later line item.
+  const msg = bad(parseOrder(record), "out_of_range", "line_items[0].order_item_product_price");
+  assert.match(msg, /1e\+300 is beyond decimal\(12,2\)/);
   bad(parseOrder(new TextEncoder().encode(record)), "out_of_range");
-  bad(parseOrder(lineLiterals("10000000000", "1e300", "1.7976931348623157e308")), "out_of_range");
   const second = seedWith((o) => {
     const items = o.line_items as Record<string, unknown>[];
     items.push({ ...items[0], order_item_quantity: 2, order_item_product_price: 1e308 });
   });
-  bad(parseOrder(second), "out_of_range", "line_items[1].order_item_subtotal");
-  // An exact quantity beyond 2^53 (a bigint) takes the same check.
-  bad(
-    parseOrder(lineLiterals("9007199254740993", "1e300", "5")),
-    "out_of_range",
-    "line_items[0].order_item_subtotal",
-  );
-  // subtotal − price × quantity overflowing is out_of_range too (the same field).
-  assert.match(
-    bad(
-      parseOrder(lineLiterals("1", "1.7e308", "-1.7e308")),
-      "out_of_range",
-      "line_items[0].order_item_subtotal",
-    ),
-    /subtotal − price × quantity = .* is not a finite number/,
-  );
-  // Large but finite products keep the one-cent rule (with its 1e-15 relative slack).
-  ok(parseOrder(lineLiterals("10", "1e300", "1e301")));
-  bad(parseOrder(lineLiterals("10", "1e300", "5.0")), "subtotal_mismatch");
+  bad(parseOrder(second), "out_of_range", "line_items[1].order_item_product_price");
+  // The largest amounts times the largest quantity stay finite: the one-cent rule decides.
+  ok(parseOrder(lineLiterals("1", "9999999999.99", "9999999999.99")));
+  bad(parseOrder(lineLiterals("9007199254740993", "9999999999.99", "5")), "subtotal_mismatch");
   ok(parseOrder(lineLiterals("10000000000", "0", "0")));
-  // Rule order within a line: quantity, then price, then the subtotal arithmetic.
-  bad(parseOrder(lineLiterals("0", "1e300", "5")), "non_positive_quantity");
-  bad(parseOrder(lineLiterals("10000000000", "-1e300", "5")), "negative_price");
+  // Rule order: the types (money included) of every field, then quantity, price, subtotal.
+  bad(parseOrder(lineLiterals("0", "1e300", "5")), "out_of_range");
+  bad(parseOrder(lineLiterals("0", "-3", "5")), "non_positive_quantity");
+  bad(parseOrder(lineLiterals("10000000000", "-1", "5")), "negative_price");
+});
+
+Deno.test("money is exact to the cent: more decimals or 10^10 and up are out_of_range, never rounded", () => {
+  const price = "line_items[0].order_item_product_price";
+  const subtotal = "line_items[0].order_item_subtotal";
+  // Whole cents in any spelling of the same number are accepted.
+  for (const p of ["299.98", "299.980", "2.9998e2", "29998e-2"]) {
+    const r = parseOrder(lineLiterals("1", p, "299.98"));
+    assert.ok(r.ok, p);
+    assert.equal(r.order.line_items[0].order_item_product_price, 299.98);
+  }
+  ok(parseOrder(lineLiterals("1", "0", "0")));
+  ok(parseOrder(lineLiterals("1", "9999999999.99", "9999999999.99")));
+  // A fraction of a cent anywhere is out_of_range, with the value in the message.
+  assert.match(
+    bad(parseOrder(lineLiterals("1", "299.985", "299.98")), "out_of_range", price),
+    /299\.985 has more than two decimals/,
+  );
+  bad(parseOrder(lineLiterals("1", "299.98", "299.981")), "out_of_range", subtotal);
+  bad(parseOrder(lineLiterals("1", "0.001", "0")), "out_of_range", price);
+  bad(parseOrder(lineLiterals("3", "0.1", "0.30000000000000004")), "out_of_range", subtotal);
+  // 10^10 dollars and more do not fit decimal(12,2).
+  assert.match(
+    bad(parseOrder(lineLiterals("1", "10000000000", "10000000000")), "out_of_range", price),
+    /beyond decimal\(12,2\)/,
+  );
+  bad(parseOrder(lineLiterals("1", "1", "-10000000000.5")), "out_of_range", subtotal);
 });
 
 Deno.test("issue 20 (1): NaN and Infinity never get in, wherever they are", () => {

@@ -231,9 +231,18 @@ export function cleanedKey(r: Record<string, unknown>): string {
     n(r.item_id),
     n(r.product_id),
     n(r.quantity),
-    r.price,
-    r.subtotal,
+    dollars(r.price),
+    dollars(r.subtotal),
   ]);
+}
+
+/**
+ * A money value read back from orders_cleaned as dollars: a double as it is, a `decimal(12,2)`
+ * (Arrow JS gives its unscaled digits) as unscaled / 100, the double JSON.parse reads.
+ */
+export function dollars(v: unknown): unknown {
+  if (v === null || v === undefined || typeof v === "number") return v;
+  return Number(String(v)) / 100;
 }
 
 /** A temp lakehouse directory, removed by the returned cleanup. */
