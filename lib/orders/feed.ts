@@ -248,6 +248,11 @@ const DEFECTS: Partial<Record<ReasonCode, Defect[]>> = {
         field: `line_items[${i}].order_item_product_price`,
       };
     },
+    // A fraction of a cent (a unit price from a per-gram rate): money is exact, never rounded.
+    onItem((it) => {
+      it.order_item_product_price = (it.order_item_product_price as number) + 0.005;
+      return "order_item_product_price";
+    }),
   ],
   no_line_items: [
     onOrder((o) => (o.line_items = [], "line_items")),

@@ -101,7 +101,7 @@ async function sinkOnConstraints(path: string, deadLetters: string): Promise<Row
     if (i === 52) {
       o.line_items.push({ ...o.line_items[0], order_item_quantity: 150 });
       const added = o.line_items.at(-1);
-      added.order_item_subtotal = added.order_item_product_price * 150;
+      added.order_item_subtotal = Math.round(added.order_item_product_price * 15000) / 100;
     }
     if (i === 55) o.state = "XX";
     const text = JSON.stringify(o);

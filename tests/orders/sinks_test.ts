@@ -5,7 +5,8 @@ import { createTable, read, snapshot } from "../../lib/delta/table.ts";
 import { tableConstraints } from "../../lib/delta/constraints.ts";
 import { ConstraintViolationError, UnsupportedConstraintError } from "../../lib/delta/errors.ts";
 import { type BatchPlan, writeBatch } from "../../lib/engine/writer.ts";
-import { cleanedSchema } from "../../lib/orders/flatten.ts";
+import { cleanedSchema, cleanedSchemaFor } from "../../lib/orders/flatten.ts";
+import { centsOf } from "../../lib/orders/money.ts";
 import { deadLetterSchema } from "../../lib/orders/dead_letters.ts";
 import { rawSchema } from "../../lib/orders/raw.ts";
 import { cleanedSink, rawSink } from "../../lib/orders/sinks.ts";
@@ -179,7 +180,7 @@ Deno.test("cleaned sink: an order with a line item violating a CHECK constraint 
         const items = o.line_items as Record<string, number>[];
         items.push({ ...items[0], order_item_id: 999_999, order_item_quantity: 150 });
         const added = items[items.length - 1];
-        added.order_item_subtotal = added.order_item_product_price * 150;
+        added.order_item_subtotal = Math.round(added.order_item_product_price * 15000) / 100;
         multi = items.length;
       },
       5: (o) => (o.state = "XX"),
@@ -282,6 +283,87 @@ Deno.test("sinks: a constraint outside the subset is refused at open; a raw row 
       /^CHECK constraint has_value \(value IS NOT NULL\) violated by row with values: value : null \(row 2 of the data\)/,
     );
     assert.equal((await snapshot(r)).version, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("cleaned sink: money in the table's own type (decimal(12,2) new, double old, a narrower decimal); misfits are out_of_range", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // Record 2 has a fraction of a cent (bad for every table); record 4 a price of 123,456,789.00
+    // with a consistent subtotal (good, but too big for decimal(10,2)).
+    const values = await orderValues(12, {
+      2: (o) => ((o.line_items as Record<string, number>[])[0].order_item_product_price = 1.005),
+      4: (o) => {
+        const it = (o.line_items as Record<string, number>[])[0];
+        it.order_item_product_price = 123456789;
+        it.order_item_subtotal = 123456789 * it.order_item_quantity;
+      },
+    });
+    const double = { kind: "double" } as const;
+    const cases = [
+      { name: "new", create: undefined, type: "decimal(12,2)", misfit: false },
+      {
+        name: "old",
+        create: cleanedSchemaFor({ price: double, subtotal: double }),
+        type: "double",
+        misfit: false,
+      },
+      {
+        name: "narrow",
+        create: cleanedSchemaFor({
+          price: { kind: "decimal", precision: 10, scale: 2 },
+          subtotal: { kind: "decimal", precision: 18, scale: 4 },
+        }),
+        type: "decimal(10,2)",
+        misfit: true,
+      },
+    ];
+    for (const c of cases) {
+      const table = join(dir, `${c.name}_cleaned`);
+      const dead = join(dir, `${c.name}_dead`);
+      if (c.create) await createTable(table, c.create);
+      const sink = await cleanedSink(table, dead);
+      const result = await writeBatch(sink, [chunkOf(values)], planOf(values.length, 2));
+      assert.ok(result.ok, c.name);
+      assert.deepEqual(
+        result.deadLetterReasons,
+        { out_of_range: c.misfit ? 2 : 1 },
+        c.name,
+      );
+      const snap = await snapshot(table);
+      assert.equal(snap.schema.fields.find((f) => f.name === "price")!.type, c.type, c.name);
+      const deadRows = canonRows(await read(dead)) as Record<string, unknown>[];
+      const byOffset = new Map(deadRows.map((r) => [Number(r.offset), r]));
+      assert.match(
+        String(byOffset.get(2)!.error),
+        /order_item_product_price: 1\.005 has more than two decimals/,
+      );
+      if (c.misfit) {
+        assert.equal(
+          byOffset.get(4)!.error,
+          "line_items[0].order_item_product_price: 123456789.00 does not fit the table's decimal(10,2)",
+        );
+      }
+      // Every other record's rows, money exact in the table's type: the sum of subtotals in cents
+      // equals an independent sum of the records' texts.
+      const rows = await read(table);
+      const offsets = new Set(
+        (canonRows(rows) as Record<string, unknown>[]).map((r) => Number(r.kafka_offset)),
+      );
+      assert.equal(offsets.size + deadRows.length, values.length, c.name);
+      let want = 0n;
+      values.forEach((v, i) => {
+        if (!offsets.has(i)) return;
+        const text = new TextDecoder().decode(v);
+        for (const m of text.matchAll(/"order_item_subtotal":(-?\d+)(?:\.(\d+))?/g)) {
+          want += BigInt(m[1]) * 100n + BigInt((m[2] ?? "").padEnd(2, "0"));
+        }
+      });
+      const got = Array.from(centsOf(rows.getChild("subtotal")!)).reduce((a, b) => a + b, 0);
+      assert.equal(BigInt(got), want, c.name);
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
