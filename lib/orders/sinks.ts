@@ -20,6 +20,11 @@
  * widened where the table has `typeWidening`, in the same commit as the rows. An order with a
  * field that does not fit its column is a dead letter with reason `schema_mismatch`.
  *
+ * Money (money.ts): a new `orders_cleaned` stores `price` and `subtotal` as `decimal(12,2)`; an
+ * existing one keeps its own money types (`double` in tables made before money was exact, or any
+ * `decimal(p,s)`), read at open; an order with an amount the table's decimal cannot hold exactly
+ * is a dead letter `out_of_range`. Another money type is refused at open, in one line.
+ *
  * Opening a sink creates its tables when missing; a table created by an older version, without
  * a nullable column the schema has since gained (`orders_raw.key_bytes` / `value_bytes`,
  * `orders_dead_letters.key_base64`), gets it in one schema-change commit

@@ -32,6 +32,7 @@ import {
   WriterPropertiesBuilder,
 } from "parquet-wasm";
 import { parquetWriteBuffer } from "hyparquet-writer";
+import { centsOf } from "../../lib/orders/money.ts";
 import { decodeParquet, encodeParquet } from "../../lib/delta/parquet.ts";
 import { OrderDecoder } from "../../lib/orders/decode.ts";
 import { loadRetailDb, writeOrderFiles } from "../../lib/orders/generate.ts";
@@ -67,6 +68,11 @@ function hyparquet(t: arrow.Table): Uint8Array {
     }
     if (id === arrow.Type.Float) {
       return { name: f.name, data: v.toArray() as Float64Array, type: "DOUBLE" as const };
+    }
+    if (id === arrow.Type.Decimal) {
+      // Money, decimal(12,2): its unscaled cents as INT64, the physical type of such a decimal.
+      const data = BigInt64Array.from(centsOf(v), (c) => BigInt(c));
+      return { name: f.name, data, type: "INT64" as const };
     }
     if (id === arrow.Type.Int && (f.type as arrow.Int).bitWidth === 32) {
       return { name: f.name, data: v.toArray() as Int32Array, type: "INT32" as const };
