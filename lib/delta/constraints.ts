@@ -6,7 +6,7 @@
  *
  * The SQL subset (anything else is refused when the table is opened for writing, with one line
  * that names the constraint and its text):
- * - literals: integers, decimals and `1e3` exponents (as doubles), `'strings'` (`''` and
+ * - literals: integers, decimals (`0.02`, exact) and `1e3` exponents (as doubles), `'strings'` (`''` and
  *   backslash escapes, or `"double quoted"`), `TRUE`, `FALSE`, `NULL`, `DATE 'yyyy-mm-dd'`,
  *   `TIMESTAMP 'yyyy-mm-dd[ hh:mm:ss[.ffffff]][zone]'` (no zone = UTC);
  * - columns: plain or `` `backticked` `` names, matched ignoring case as Spark resolves them,
@@ -21,8 +21,11 @@
  * is null unless x is 1). A row passes a constraint only when it evaluates to TRUE: FALSE **and
  * NULL** are violations, as in Delta on Spark (its `CheckDeltaInvariant` refuses a result that is
  * null or false; SQL's own CHECK would let NULL pass). Division or `%` by zero is NULL.
- * Arithmetic on longs is exact (no 64-bit overflow), `/` gives a double, decimals are compared as
- * doubles, strings by UTF-16 code units.
+ * Arithmetic on longs is exact (no 64-bit overflow). Decimals are exact, as in Spark: decimal
+ * columns and literals with a point (`0.02`) add, subtract, multiply, take `%` and compare
+ * exactly with each other and with integers, so `subtotal = price * quantity` holds for 0.10 × 3
+ * = 0.30; with a double (a float or double column, or `1e3`) they become doubles. `/` gives a
+ * double. Strings compare by UTF-16 code units.
  *
  * @module
  */
@@ -302,9 +305,48 @@ type Node =
   | { k: "arith"; op: "+" | "-" | "*" | "/" | "%"; l: Node; r: Node }
   | { k: "neg"; e: Node };
 
-/** Value kinds: numbers (number or bigint), strings, booleans, dates (days), timestamps (µs). */
+/**
+ * Value kinds: numbers (number, bigint or an exact {@link Dec}), strings, booleans, dates (days),
+ * timestamps (µs).
+ */
 type Cat = "num" | "str" | "bool" | "date" | "ts" | "null";
-type Value = number | bigint | string | boolean | null;
+type Value = number | bigint | Dec | string | boolean | null;
+
+/** An exact decimal: `u / 10^s` (decimal columns and literals such as `0.02`, as in Spark). */
+class Dec {
+  constructor(readonly u: bigint, readonly s: number) {}
+  /** This value at scale `s` (≥ its own). */
+  at(s: number): bigint {
+    return this.u * 10n ** BigInt(s - this.s);
+  }
+  /** The nearest double. */
+  toNumber(): number {
+    return Number(decimalString(this.u, this.s));
+  }
+  /** Plain text with all `s` decimals, as Spark prints a decimal (`1.50`). */
+  toString(): string {
+    return decimalString(this.u, this.s);
+  }
+}
+
+function decimalString(u: bigint, s: number): string {
+  const neg = u < 0n;
+  const digits = (neg ? -u : u).toString().padStart(s + 1, "0");
+  const text = s === 0 ? digits : `${digits.slice(0, -s)}.${digits.slice(-s)}`;
+  return neg ? `-${text}` : text;
+}
+
+/** An exact number as a Dec (integers at scale 0), or undefined for a double. */
+function exact(v: number | bigint | Dec): Dec | undefined {
+  if (v instanceof Dec) return v;
+  if (typeof v === "bigint") return new Dec(v, 0);
+  return Number.isSafeInteger(v) ? new Dec(BigInt(v), 0) : undefined;
+}
+
+/** A Dec's or a number's double. */
+function toDouble(v: number | bigint | Dec): number {
+  return v instanceof Dec ? v.toNumber() : Number(v);
+}
 
 /** Words that start an expression form outside the subset (refused where a value is expected). */
 const FORMS_REFUSED = new Set(["CASE", "CAST", "TRY_CAST", "EXISTS", "SELECT", "INTERVAL"]);
@@ -505,12 +547,15 @@ function parse(src: string): Node {
   return tree;
 }
 
-function numberLiteral(text: string, long: boolean): number | bigint {
+function numberLiteral(text: string, long: boolean): number | bigint | Dec {
   if (/^\d+$/.test(text)) {
     const n = Number(text);
     return long || !Number.isSafeInteger(n) ? BigInt(text) : n;
   }
   if (long) throw new Refused(`the literal '${text}L'`);
+  // `1.50` is an exact decimal literal in Spark SQL; `1.5e0` a double.
+  const dec = /^(\d*)\.(\d*)$/.exec(text);
+  if (dec) return new Dec(BigInt(`${dec[1]}${dec[2]}` || "0"), dec[2].length);
   const n = Number(text);
   if (!Number.isFinite(n)) throw new Refused(`the literal '${text}'`);
   return n;
@@ -806,7 +851,9 @@ function typed(n: Node, schema: StructType, columns: ResolvedColumn[]): Typed {
           const r = e.build(b);
           return (i) => {
             const v = r(i);
-            return v === null ? null : typeof v === "bigint" ? -v : -(v as number);
+            if (v === null) return null;
+            if (v instanceof Dec) return new Dec(-v.u, v.s);
+            return typeof v === "bigint" ? -v : -(v as number);
           };
         },
       };
@@ -839,8 +886,22 @@ function notOf(r: Reader): Reader {
   };
 }
 
-/** Order of two non-null values of one kind (numbers may mix number and bigint); NaN is largest. */
+/**
+ * Order of two non-null values of one kind (numbers may mix number, bigint and Dec: exactly when
+ * neither is a double, else as doubles, as Spark compares a decimal with a double); NaN is largest.
+ */
 function compare(a: Value, b: Value): number {
+  if (a instanceof Dec || b instanceof Dec) {
+    const x = exact(a as number | bigint | Dec);
+    const y = exact(b as number | bigint | Dec);
+    if (x && y) {
+      const s = Math.max(x.s, y.s);
+      const d = x.at(s) - y.at(s);
+      return d < 0n ? -1 : d > 0n ? 1 : 0;
+    }
+    a = toDouble(a as number | bigint | Dec);
+    b = toDouble(b as number | bigint | Dec);
+  }
   const an = typeof a === "number" && Number.isNaN(a);
   const bn = typeof b === "number" && Number.isNaN(b);
   if (an || bn) return an && bn ? 0 : an ? 1 : -1;
@@ -851,8 +912,22 @@ function compare(a: Value, b: Value): number {
 function arith(op: "+" | "-" | "*" | "/" | "%", a: Value, b: Value): Value {
   if (a === null || b === null) return null;
   if (op === "/") {
-    const d = Number(b);
-    return d === 0 ? null : Number(a) / d;
+    const d = toDouble(b as number);
+    return d === 0 ? null : toDouble(a as number) / d;
+  }
+  if (a instanceof Dec || b instanceof Dec) {
+    // Exact unless a double is involved (then a double, as Spark's decimal-with-double).
+    const x = exact(a as number | bigint | Dec);
+    const y = exact(b as number | bigint | Dec);
+    if (x && y) {
+      if (op === "*") return new Dec(x.u * y.u, x.s + y.s);
+      const s = Math.max(x.s, y.s);
+      const [u, v] = [x.at(s), y.at(s)];
+      if (op === "%") return v === 0n ? null : new Dec(u % v, s);
+      return new Dec(op === "+" ? u + v : u - v, s);
+    }
+    a = toDouble(a as number | bigint | Dec);
+    b = toDouble(b as number | bigint | Dec);
   }
   if (typeof a === "bigint" && typeof b === "bigint") {
     if (op === "%") return b === 0n ? null : a % b;
@@ -896,8 +971,9 @@ function columnReader(c: ResolvedColumn, batch: arrow.RecordBatch): Reader {
   } else if (c.cat === "date") {
     get = (i) => Math.round((leaf.get(i) as number) / 86_400_000);
   } else if (typeof c.type === "string" && parseDecimal(c.type)) {
-    const scale = 10 ** (t.scale ?? parseDecimal(c.type)!.scale);
-    get = (i) => Number(String(leaf.get(i))) / scale;
+    // Exact: Arrow JS prints a Decimal128 value as its unscaled digits.
+    const scale = t.scale ?? parseDecimal(c.type)!.scale;
+    get = (i) => new Dec(BigInt(String(leaf.get(i))), scale);
   } else {
     get = (i) => leaf.get(i) as Value;
   }

@@ -17,6 +17,7 @@ import {
 } from "../../lib/delta/mod.ts";
 import { openStorage } from "../../lib/storage/mod.ts";
 import { withLocalDir, withTempDir } from "./_core_fixtures.ts";
+import { DEFAULT_MONEY, moneyData } from "../../lib/orders/money.ts";
 
 /** A small table: q (long), price (double), city (string), ok (boolean), day (date). */
 function rows(
@@ -201,3 +202,45 @@ Deno.test("constraints: legacy column invariants (delta.invariants) are enforced
       /^Invariant \(q > 2\) violated for column q by row with values: q : 1/,
     );
   }));
+
+Deno.test("constraints: decimals are exact, as in Spark (subtotal = price * quantity holds for 0.10 × 3)", () => {
+  // orders_cleaned's money: decimal(12,2) columns built by the cleaned sink's own code.
+  const price = [10, 10, 29998, 1];
+  const subtotal = [30, 31, 89994, 1];
+  const qty = [3n, 3n, 3n, 1n];
+  const money = (cents: number[]) =>
+    arrow.makeVector(moneyData(Float64Array.from(cents), cents.length, DEFAULT_MONEY));
+  const data = new arrow.Table({
+    quantity: arrow.vectorFromArray(qty, new arrow.Int64()),
+    price: money(price),
+    subtotal: money(subtotal),
+    ratio: arrow.vectorFromArray([0.1, 0.3, 0.30000000000000004, 1], new arrow.Float64()),
+  });
+  // In doubles 0.1 * 3 = 0.30000000000000004 ≠ 0.3; exactly, row 0 holds and row 1 does not.
+  assert.deepEqual(failing("subtotal = price * quantity", data), [1]);
+  assert.deepEqual(failing("subtotal - price * quantity = 0.00", data), [1]);
+  assert.deepEqual(failing("price + 0.2 = 0.30", data), [2, 3]);
+  assert.deepEqual(failing("subtotal BETWEEN price * quantity - 0.01 AND price * quantity", data), [
+    1,
+  ]);
+  assert.deepEqual(failing("subtotal % price = 0", data), [1]);
+  assert.deepEqual(failing("-price < 0", data), []);
+  assert.deepEqual(failing("price IN (0.1, 299.98)", data), [3]);
+  // With a double column or literal, the decimal becomes a double (Spark's decimal-with-double).
+  // 0.10 × 3 as a double is 0.3, so row 1 holds against the double 0.3 (and row 2's
+  // 0.30000000000000004 is a double too, but 899.94 is far from it).
+  assert.deepEqual(failing("price * quantity = ratio", data), [0, 2, 3]);
+  assert.deepEqual(failing("price * quantity = ratio * 1.00", data), [0, 2, 3]);
+  assert.deepEqual(failing("price / 1 = 0.1e0", data), [2, 3]);
+  // Spark prints a decimal with its scale in the violation message.
+  const c = tableConstraints(
+    { "delta.constraints.exact": "subtotal = price * quantity" },
+    toDeltaSchema(data.schema),
+    "t",
+  );
+  assert.equal(
+    constraintViolations(c, data)[0].message,
+    "CHECK constraint exact (subtotal = price * quantity) violated by row with values: " +
+      "subtotal : 0.31, price : 0.10, quantity : 3",
+  );
+});
