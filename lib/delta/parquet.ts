@@ -81,7 +81,8 @@ export function nearUniqueColumns(table: arrow.Table): string[] {
     let sampled = 0;
     for (let i = 0; i < n && sampled < DICTIONARY_SAMPLE; i += step, sampled++) {
       const v = col.get(i);
-      seen.add(v instanceof Uint8Array ? String(v) : v);
+      // Binary and decimal values are fresh objects on every get: compare their text.
+      seen.add(typeof v === "object" && v !== null ? String(v) : v);
     }
     if (seen.size > sampled * DICTIONARY_MAX_DISTINCT_SHARE) out.push(field.name);
   }
