@@ -1,6 +1,10 @@
 /**
  * Table state at a version: replay from the newest checkpoint at or below it plus the JSON commits
- * after, with reader-feature checks that name what is unsupported.
+ * after, with reader-feature checks that name what is unsupported. The log listing picks the
+ * checkpoint (`_last_checkpoint` is not read: it is only a hint). A checkpoint that does not read
+ * whole (truncated, unparseable, a sidecar missing) is skipped for the one before it, or for the
+ * commits from 0, when every commit after that start is there, as Spark does; otherwise its
+ * CorruptLogError stands.
  *
  * Commit times (for time travel by timestamp and for history), as Spark and PROTOCOL.md define
  * them: the commit's `commitInfo.inCommitTimestamp` for commits at or after the version where the
@@ -35,18 +39,14 @@ import {
   VersionNotFoundError,
 } from "./errors.ts";
 import {
-  checkpointPath,
   commitPath,
   findCommitInfo,
-  LAST_CHECKPOINT,
-  listCheckpointsAt,
   listLog,
   type LogFile,
   type LogListing,
   mapLimit,
   readCommit,
   readCommitsAfter,
-  readLastCheckpoint,
 } from "./log.ts";
 import { parseSchemaString, type StructType } from "./schema.ts";
 import { refuseComputedColumns, SUPPORTED_WRITER_FEATURES } from "./features.ts";
@@ -356,9 +356,8 @@ export async function versionAtTimestamp(
  * ```
  */
 export async function loadSnapshot(storage: Storage, at: SnapshotAt = {}): Promise<Snapshot> {
-  // Read the hint before listing: a checkpoint is written before its hint, so the listing
-  // that follows always includes the checkpoint the hint names.
-  const hint = await readLastCheckpoint(storage);
+  // The listing decides where to start; `_last_checkpoint` is not read (it is only a hint, and
+  // one naming a checkpoint that is gone, after a crash or a cleanup, must not fail a read).
   const listing = await listLog(storage);
   if (listing.commits.length === 0 && listing.checkpoints.length === 0) {
     throw new TableNotFoundError(
@@ -381,24 +380,33 @@ export async function loadSnapshot(storage: Storage, at: SnapshotAt = {}): Promi
     target = await versionAtTimestamp(storage, at.timestamp, listing);
   }
 
-  // _last_checkpoint is a hint; it must not point at a missing checkpoint (classic or V2).
-  if (
-    hint && !listing.checkpoints.some((c) => c.version === hint.version) &&
-    !(await storage.head(checkpointPath(hint.version))) &&
-    (await listCheckpointsAt(storage, hint.version)).length === 0
-  ) {
-    throw new CorruptLogError(
-      LAST_CHECKPOINT,
-      `points at checkpoint version ${hint.version}, but ${
-        checkpointPath(hint.version)
-      } does not exist (nor a UUID-named checkpoint of that version)`,
-    );
-  }
-  const cp = at.useCheckpoints === false
-    ? undefined
-    : listing.checkpoints.filter((c) => c.version <= target).at(-1);
-  const start = cp ? cp.version + 1 : 0;
   const byVersion = new Map(listing.commits.map((c) => [c.version, c]));
+  /** The first version in [from, target] without a commit file, or undefined. */
+  const gapFrom = (from: number) => {
+    for (let v = from; v <= target; v++) if (!byVersion.has(v)) return v;
+    return undefined;
+  };
+  // The newest checkpoint at or below the target that reads whole; a damaged one (truncated,
+  // unreadable, a sidecar missing) falls back to the one before it, or to the commits from 0,
+  // as long as the commits after it are all there.
+  const candidates = at.useCheckpoints === false
+    ? []
+    : listing.checkpoints.filter((c) => c.version <= target);
+  let cp: (typeof candidates)[number] | undefined;
+  let cpActions: Action[] = [];
+  let damaged: unknown;
+  for (let k = candidates.length - 1; k >= 0; k--) {
+    if (damaged !== undefined && gapFrom(candidates[k].version + 1) !== undefined) break;
+    try {
+      cpActions = await readCheckpoint(storage, candidates[k].version, candidates[k].file.path);
+      cp = candidates[k];
+      break;
+    } catch (e) {
+      damaged ??= e;
+    }
+  }
+  if (damaged !== undefined && !cp && gapFrom(0) !== undefined) throw damaged;
+  const start = cp ? cp.version + 1 : 0;
   const needed: LogFile[] = [];
   for (let v = start; v <= target; v++) {
     const c = byVersion.get(v);
@@ -415,9 +423,7 @@ export async function loadSnapshot(storage: Storage, at: SnapshotAt = {}): Promi
     needed.push(c);
   }
   const replay = new LogReplay();
-  if (cp) {
-    for (const a of await readCheckpoint(storage, cp.version, cp.file.path)) replay.apply(a);
-  }
+  for (const a of cpActions) replay.apply(a);
   const commits = await mapLimit(needed, 16, (c) => readCommit(storage, c.version));
   for (const actions of commits) for (const a of actions) replay.apply(a);
   const ictFrom = inCommitTimestampsFrom(replay.metadata?.configuration);

@@ -341,3 +341,47 @@ Deno.test("writes with a snapshot cache list the log only once and still catch a
     );
     assert.equal(Number((await snapshot(dir)).txnVersion("q")), 20);
   }));
+
+Deno.test("a damaged newest checkpoint falls back to an older one, or to the commits from 0; _last_checkpoint is only a hint", () =>
+  withTempDir(async (dir) => {
+    const t = await createTable(dir, ordersSchema());
+    for (let i = 0; i < 24; i++) await t.append(orders(2, i * 2)); // checkpoints at 10 and 20
+    const storage = openStorage(dir);
+    const cp = (v: number) => `_delta_log/${String(v).padStart(20, "0")}.checkpoint.parquet`;
+    assert.ok(await storage.head(cp(10)) && await storage.head(cp(20)));
+    const full = await loadSnapshot(storage, { useCheckpoints: false });
+    const same = (s: Snapshot) => {
+      assert.equal(s.version, 24);
+      assert.deepEqual([...s.files.keys()].sort(), [...full.files.keys()].sort());
+      assert.deepEqual(s.schema, full.schema);
+    };
+    same(await loadSnapshot(storage));
+    // Checkpoint 20 truncated: the reader starts from checkpoint 10 and replays 11 … 24.
+    const bytes20 = await storage.get(cp(20));
+    await storage.put(cp(20), bytes20.subarray(0, bytes20.length >> 1));
+    const from10 = await loadSnapshot(storage);
+    same(from10);
+    assert.equal(from10.checkpointVersion, 10);
+    assert.deepEqual(ids(await read(dir)), Array.from({ length: 48 }, (_, i) => i));
+    // Both damaged: the commits from 0 are all there, so the reader replays them.
+    await storage.put(cp(10), new TextEncoder().encode("not parquet"));
+    const from0 = await loadSnapshot(storage);
+    same(from0);
+    assert.equal(from0.checkpointVersion, undefined);
+    // A hint naming a checkpoint that does not exist is ignored.
+    await storage.put(
+      "_delta_log/_last_checkpoint",
+      new TextEncoder().encode(JSON.stringify({ version: 40, size: 1 })),
+    );
+    same(await loadSnapshot(storage));
+    // Without the commits before the damaged checkpoint there is nothing to fall back on: the
+    // damage is reported, naming the checkpoint file.
+    await storage.put(cp(20), bytes20.subarray(0, bytes20.length >> 1));
+    for (let v = 0; v <= 20; v++) {
+      await storage.delete(`_delta_log/${String(v).padStart(20, "0")}.json`);
+    }
+    await assert.rejects(() => loadSnapshot(storage), (e: Error) => {
+      assert.match(e.message, /00000000000000000020\.checkpoint\.parquet/);
+      return true;
+    });
+  }));
