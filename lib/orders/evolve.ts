@@ -40,8 +40,8 @@
  *   flag, or by Spark) are still filled, and values must fit them (no widening without the flag).
  * - Extras columns are sparse: rows of orders without extra fields (all those the fast scanner
  *   of decode.ts takes) are null in them.
- * - An order holding a long beyond 2^53 is rebuilt by parseOrder from its known fields only, so
- *   its extra fields are not seen (its rows read null there).
+ * - An order holding a long beyond 2^53 is rebuilt by parseOrder (exact bigints); its extra
+ *   fields are carried over as JSON.parse read them, so they are seen as on the common path.
  *
  * Every batch starts from the table's schema as of that batch, so what a batch decides (new
  * columns, widenings, clashes) is what its commit does, and a batch replayed after a crash

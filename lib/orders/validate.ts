@@ -46,7 +46,15 @@
  */
 
 import { MONEY_LIMIT } from "./money.ts";
-import { INT64_MAX, INT64_MIN, type LineItem, type Long, type Order } from "./schema.ts";
+import {
+  INT64_MAX,
+  INT64_MIN,
+  LINE_ITEM_FIELDS,
+  type LineItem,
+  type Long,
+  type Order,
+  ORDER_FIELDS,
+} from "./schema.ts";
 
 /** Every reason a record can be rejected, as a list (stable strings, used in dead letters). */
 export const REASON_CODES = [
@@ -388,7 +396,11 @@ function checkRules(order: Order): ParseFailure | undefined {
   return undefined;
 }
 
-/** Copies an exactly re-read object into an Order (slow path: longs beyond 2^53 become bigints). */
+/**
+ * Copies an exactly re-read object into an Order (slow path: longs beyond 2^53 become bigints),
+ * the Order's fields in seed order, then the unknown extra fields as JSON.parse read them (so
+ * schema evolution, lib/orders/evolve.ts, sees them on this path too).
+ */
 function build(o: Record<string, unknown>): Order {
   const raw = o.line_items as Record<string, unknown>[];
   const items: LineItem[] = raw.map((it) => ({
@@ -397,6 +409,7 @@ function build(o: Record<string, unknown>): Order {
     order_item_quantity: toLong(it.order_item_quantity),
     order_item_product_price: toDouble(it.order_item_product_price),
     order_item_subtotal: toDouble(it.order_item_subtotal),
+    ...unknownFields(it, LINE_ITEM_KEYS),
   }));
   const pin = o.pincode;
   return {
@@ -408,7 +421,18 @@ function build(o: Record<string, unknown>): Order {
     state: (o.state ?? null) as string | null,
     pincode: pin === undefined || pin === null ? null : toLong(pin),
     line_items: items,
+    ...unknownFields(o, ORDER_KEYS),
   };
+}
+
+const ORDER_KEYS: ReadonlySet<string> = new Set(ORDER_FIELDS);
+const LINE_ITEM_KEYS: ReadonlySet<string> = new Set(LINE_ITEM_FIELDS);
+
+/** The fields of `o` that are not in `known`. */
+function unknownFields(o: Record<string, unknown>, known: ReadonlySet<string>) {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(o)) if (!known.has(k)) out[k] = o[k];
+  return out;
 }
 
 /**

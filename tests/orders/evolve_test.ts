@@ -76,6 +76,28 @@ Deno.test("evolve: orderExtras keeps unknown scalar fields by column name, ignor
   assert.equal(x.items[1].size, 0);
 });
 
+Deno.test("evolve: an order with a long beyond 2^53 (parseOrder's exact path) keeps its extra fields", () => {
+  const text = '{"order_id":9007199254740993,"customer_id":1,"order_status":"paid",' +
+    '"line_items":[{"order_item_id":1,"order_item_product_id":2,"order_item_quantity":1,' +
+    '"order_item_product_price":1.5,"order_item_subtotal":1.5,"discount":0.25}]}';
+  const o = parsed(text);
+  assert.equal(o.order_id, 9007199254740993n);
+  const x = orderExtras(o, STANDARD);
+  assert.deepEqual([...x.order.entries()], [["order_status", ["order_status", "paid"]]]);
+  assert.deepEqual([...x.items[0].entries()], [["discount", ["line_items[0].discount", 0.25]]]);
+  // The Order's own fields stay first, in seed order.
+  assert.deepEqual(Object.keys(o).slice(0, 8), [
+    "order_id",
+    "customer_id",
+    "customer_fname",
+    "customer_lname",
+    "city",
+    "state",
+    "pincode",
+    "line_items",
+  ]);
+});
+
 Deno.test("evolve: fitValue: exact fits, widenings and clashes", () => {
   assert.equal(fitValue("a", "string"), "fits");
   assert.equal(fitValue(1, "string"), "clash");
