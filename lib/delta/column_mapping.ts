@@ -106,8 +106,21 @@ export function columnId(f: StructField): number | undefined {
   return Number.isInteger(n) ? n : undefined;
 }
 
-/** Every struct field of a schema, nested ones (in structs, arrays, maps) included, with its dotted path. */
-function eachField(schema: StructType, visit: (f: StructField, path: string) => void): void {
+/**
+ * Visits every struct field of a schema, nested ones (in structs, arrays, maps) included, with
+ * its dotted logical path.
+ *
+ * @example
+ * ```ts
+ * import { eachField } from "./column_mapping.ts";
+ * const paths: string[] = [];
+ * eachField({ type: "struct", fields: [{ name: "a", type: { type: "struct", fields: [
+ *   { name: "b", type: "long", nullable: true, metadata: {} }] }, nullable: true, metadata: {} }] },
+ *   (_f, path) => paths.push(path));
+ * paths; // ["a", "a.b"]
+ * ```
+ */
+export function eachField(schema: StructType, visit: (f: StructField, path: string) => void): void {
   const walk = (t: DeltaType, prefix: string) => {
     if (typeof t === "string") return;
     if (t.type === "struct") {

@@ -29,7 +29,12 @@ import { batchOf } from "../arrow/columns.ts";
 import type { AddAction, Protocol } from "./actions.ts";
 import { DeltaError, UnsupportedFeatureError } from "./errors.ts";
 import { type DeltaType, type StructField, type StructType, toArrowType } from "./schema.ts";
-import { columnMappingMode, NESTED_IDS_KEY, PHYSICAL_NAME_KEY } from "./column_mapping.ts";
+import {
+  columnMappingMode,
+  eachField,
+  NESTED_IDS_KEY,
+  PHYSICAL_NAME_KEY,
+} from "./column_mapping.ts";
 import { constantVector, parsePartitionValue } from "./partition_value.ts";
 
 /** The feature names, by compatibility version. */
@@ -144,25 +149,6 @@ function nestedIdPaths(t: DeltaType, prefix: string): string[] {
   const k = `${prefix}.key`;
   const v = `${prefix}.value`;
   return [k, ...nestedIdPaths(t.keyType, k), v, ...nestedIdPaths(t.valueType, v)];
-}
-
-/** Every struct field of a schema, nested ones included, with its dotted logical path. */
-function eachField(schema: StructType, visit: (f: StructField, path: string) => void): void {
-  const walk = (t: DeltaType, prefix: string) => {
-    if (typeof t === "string") return;
-    if (t.type === "struct") {
-      for (const f of t.fields) {
-        const p = prefix ? `${prefix}.${f.name}` : f.name;
-        visit(f, p);
-        walk(f.type, p);
-      }
-    } else if (t.type === "array") walk(t.elementType, prefix);
-    else {
-      walk(t.keyType, prefix);
-      walk(t.valueType, prefix);
-    }
-  };
-  walk(schema, "");
 }
 
 /** Problems with the nested ids of a V2 table: missing keys, duplicates, clashes with column ids. */
