@@ -20,16 +20,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { read, snapshot } from "../../lib/delta/table.ts";
-import { type BatchPlan, writeBatch } from "../../lib/engine/writer.ts";
-import type { TableSink } from "../../lib/engine/tables.ts";
 import { CLEANED_COLUMNS } from "../../lib/orders/flatten.ts";
 import { cleanedSink } from "../../lib/orders/sinks.ts";
-import type { RawChunk } from "../../lib/kafka/raw.ts";
 import { canonRows, sortRows, stableJson } from "../support/canon.ts";
 import { deltalakeAvailable, REPO_ROOT } from "../support/python.ts";
 import { sparkUnavailableReason, startSparkDialogue } from "../support/spark.ts";
 import { testBackend } from "../support/storage_backends.ts";
 import { deltaRsVersions, orderJson } from "../support/evolve.ts";
+import { writeValues } from "../support/sink_batch.ts";
 
 const SCRIPT = join(REPO_ROOT, "tests", "interop", "spark_evolve.py");
 const unavailable = await sparkUnavailableReason();
@@ -37,36 +35,6 @@ const inCI = !!Deno.env.get("CI");
 if (unavailable && !inCI) console.warn(`spark_evolve_test: ignored locally (${unavailable})`);
 
 type Row = Record<string, unknown>;
-
-/** Writes `values` as the next batch of partition 0 (offsets from `start`) through writeBatch. */
-async function writeValues(sink: TableSink, values: string[], start: number) {
-  const chunk: RawChunk = {
-    topic: "t",
-    partition: 0,
-    timestampType: 0,
-    messages: values.map((v, i) => ({
-      key: null,
-      value: new TextEncoder().encode(v),
-      offset: String(start + i),
-      timestamp: String(1_700_000_000_000 + start + i),
-    })),
-  };
-  const plan: BatchPlan = {
-    query: "q",
-    topic: "t",
-    batchId: start,
-    seq: start + 1,
-    partitions: [{
-      partition: 0,
-      end: BigInt(start + values.length),
-      from: [BigInt(start), BigInt(start)],
-      stored: start === 0 ? [undefined, undefined] : [BigInt(start), BigInt(start)],
-    }],
-  };
-  const r = await writeBatch(sink, [chunk], plan);
-  assert.ok(r.ok, JSON.stringify(r));
-  return r;
-}
 
 function same(actual: Row[] | undefined, expected: Row[], what: string) {
   assert.ok(actual, `${what}: no rows`);

@@ -23,7 +23,7 @@ import { loadSnapshot, read } from "../../lib/delta/mod.ts";
 import { openStorage } from "../../lib/storage/mod.ts";
 import { cleanedSchemaFor } from "../../lib/orders/flatten.ts";
 import { cleanedSink } from "../../lib/orders/sinks.ts";
-import { writeBatch } from "../../lib/engine/writer.ts";
+import { writeValues } from "../support/sink_batch.ts";
 import { pythonPath, REPO_ROOT } from "../support/python.ts";
 import { sparkUnavailableReason, startSparkDialogue } from "../support/spark.ts";
 import { testBackend } from "../support/storage_backends.ts";
@@ -67,29 +67,8 @@ async function sinkTexts(
   reasons: Record<string, number>,
 ): Promise<Row[]> {
   const sink = await cleanedSink(path, `${path}_dead`);
-  const result = await writeBatch(sink, [{
-    topic: "t",
-    partition: 3,
-    timestampType: 0,
-    messages: texts.map((t, k) => ({
-      key: null,
-      value: new TextEncoder().encode(t),
-      offset: String(k),
-      timestamp: String(1.7e12 + k),
-    })),
-  }], {
-    query: "q",
-    topic: "t",
-    batchId: 0,
-    seq: 1,
-    partitions: [{
-      partition: 3,
-      end: BigInt(texts.length),
-      from: [0n, 0n],
-      stored: [undefined, undefined],
-    }],
-  });
-  assert.ok(result.ok, `${path}: the sink's batch committed`);
+  const result = await writeValues(sink, texts, 0, 3);
+  assert.ok(result.ok);
   assert.deepEqual(result.deadLetterReasons, reasons, `${path}: dead letter reasons`);
   const dead = (await read(`${path}_dead`)).toArray().map((r) => r.toJSON() as Row);
   return dead.sort((a, b) => Number(a.offset) - Number(b.offset));

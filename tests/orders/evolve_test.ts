@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createTable, read, snapshot } from "../../lib/delta/table.ts";
 import { type DeltaType, toDeltaSchema } from "../../lib/delta/schema.ts";
-import { type BatchPlan, writeBatch } from "../../lib/engine/writer.ts";
 import {
   Evolution,
   fitValue,
@@ -11,14 +10,13 @@ import {
   orderColumn,
   orderExtras,
 } from "../../lib/orders/evolve.ts";
-import { CLEANED_COLUMNS, cleanedSchema } from "../../lib/orders/flatten.ts";
+import { CLEANED_COLUMNS, cleanedSchema, flattenOrders } from "../../lib/orders/flatten.ts";
 import { cleanedSink } from "../../lib/orders/sinks.ts";
 import { parseOrder } from "../../lib/orders/validate.ts";
 import type { Order } from "../../lib/orders/schema.ts";
-import type { TableSink } from "../../lib/engine/tables.ts";
-import type { RawChunk } from "../../lib/kafka/raw.ts";
 import { canonRows } from "../support/canon.ts";
 import { orderJson } from "../support/evolve.ts";
+import { writeValues } from "../support/sink_batch.ts";
 
 const STANDARD = new Set(CLEANED_COLUMNS.map((c) => c.toLowerCase()));
 
@@ -225,43 +223,9 @@ function flat(n: number) {
   return cleanedTable(records).batches[0];
 }
 
-import { flattenOrders } from "../../lib/orders/flatten.ts";
 const cleanedTable = (records: Parameters<typeof flattenOrders>[0]) => flattenOrders(records, 0);
 
 // --- The sink end to end on local tables (the engine's writeBatch, real Delta commits). ---
-
-function chunkOf(values: string[], start: number): RawChunk {
-  return {
-    topic: "t",
-    partition: 0,
-    timestampType: 0,
-    messages: values.map((v, i) => ({
-      key: null,
-      value: new TextEncoder().encode(v),
-      offset: String(start + i),
-      timestamp: String(1_700_000_000_000 + start + i),
-    })),
-  };
-}
-
-/** Writes `values` as the next batch (offsets from `start`) through the engine's writeBatch. */
-async function writeValues(sink: TableSink, values: string[], start: number) {
-  const plan: BatchPlan = {
-    query: "q",
-    topic: "t",
-    batchId: start,
-    seq: start + 1,
-    partitions: [{
-      partition: 0,
-      end: BigInt(start + values.length),
-      from: [BigInt(start), BigInt(start)],
-      stored: start === 0 ? [undefined, undefined] : [BigInt(start), BigInt(start)],
-    }],
-  };
-  const r = await writeBatch(sink, [chunkOf(values, start)], plan);
-  assert.ok(r.ok, JSON.stringify(r));
-  return r;
-}
 
 async function logActions(table: string, version: number): Promise<Record<string, unknown>[]> {
   const text = await Deno.readTextFile(
