@@ -39,6 +39,7 @@ import {
   type CreateTableOptions,
   type DeltaTable,
 } from "../delta/table.ts";
+import type { Snapshot } from "../delta/snapshot.ts";
 import { rawSchema, rawTable } from "./raw.ts";
 import type { TableSink, TableSinkSpec } from "../engine/tables.ts";
 import { type DeadLetter, deadLetterSchema, deadLetterTable } from "./dead_letters.ts";
@@ -79,7 +80,7 @@ import type { StructField } from "../delta/schema.ts";
  * ```
  */
 export async function rawSink(location: string): Promise<TableSink> {
-  const table = await openOrCreate(location, rawSchema, {
+  const { table } = await openOrCreate(location, rawSchema, {
     name: "orders_raw",
     description: "Kafka records of the orders topic, key and value as strings (bronze)",
   });
@@ -126,16 +127,13 @@ export async function cleanedSink(
 ): Promise<TableSink> {
   const mergeSchema = opts.mergeSchema ?? false;
   // A new table stores money as decimal(12,2); an existing one keeps its own money types.
-  const created = await createTable(cleaned, cleanedSchema, {
+  // `opened`: the table as opened, for a build called without the engine's snapshots (evolve.ts).
+  const { table: c, snapshot: opened } = await openOrCreate(cleaned, cleanedSchema, {
     name: "orders_cleaned",
     description: "Valid orders, one row per line item, with Kafka lineage (silver)",
-    ifNotExists: true,
-  });
-  const money = tableMoney((await created.snapshot()).schema.fields);
-  const c = await openOrCreate(cleaned, cleanedSchemaFor(money), {});
-  // The table as opened, for a build called without the engine's snapshots (evolve.ts).
-  const opened = await c.snapshot();
-  const d = await openOrCreate(deadLetters, deadLetterSchema, {
+  }, (fields) => cleanedSchemaFor(tableMoney(fields)));
+  const money = tableMoney(opened.schema.fields);
+  const { table: d } = await openOrCreate(deadLetters, deadLetterSchema, {
     name: "orders_dead_letters",
     description: "Kafka records that are not valid orders, with the reason",
   });
@@ -317,20 +315,24 @@ export function openSink(spec: TableSinkSpec): Promise<TableSink> {
 
 /**
  * The table at `location` with `schema`: created when missing; an existing table lacking some of
- * the schema's (nullable) columns gains them first.
+ * the schema's (nullable) columns gains them first (the columns of `fit`'s schema when given: the
+ * schema the table's own fields call for). Returns the table and its snapshot as opened.
  */
 async function openOrCreate(
   location: string,
   schema: Schema,
   opts: CreateTableOptions,
-): Promise<DeltaTable> {
+  fit?: (fields: readonly StructField[]) => Schema,
+): Promise<{ table: DeltaTable; snapshot: Snapshot }> {
   const table = await createTable(location, schema, { ...opts, ifNotExists: true });
-  await addColumns(table.storage, schema);
+  let snap = await table.snapshot();
+  if (await addColumns(table.storage, fit ? fit(snap.schema.fields) : schema)) {
+    snap = await table.snapshot();
+  }
   // A CHECK constraint outside the SQL subset we enforce is refused now, by name, not at the
   // first batch.
-  const snap = await table.snapshot();
   tableConstraints(snap.configuration, snap.schema, table.storage.url);
-  return table;
+  return { table, snapshot: snap };
 }
 
 /**
